@@ -1,0 +1,52 @@
+"""The `outreachd` command line (design brief section 6). Exit codes: 0 ok, 1 failure found,
+2 usage or configuration error."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from outreachd import rulepacks, scenarios, verify, yamlio
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    try:
+        packs = rulepacks.load_packs(args.rules or [rulepacks.DEFAULT_RULES_DIR])
+        loaded = scenarios.load_files(args.files)
+    except yamlio.YamlError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    outcomes = verify.Runner(packs).run(loaded)
+    for outcome in outcomes:
+        print(outcome.line)
+    failed = sum(not o.passed for o in outcomes)
+    print(f"{len(outcomes) - failed} passed, {failed} failed")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    top = argparse.ArgumentParser(prog="outreachd", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+    ver = sub.add_parser("verify", help="run conformance scenario files")
+    ver.add_argument("files", nargs="+", metavar="FILE", help="scenario files (outreachd-scenarios/v1)")
+    ver.add_argument(
+        "--rules", action="append", metavar="PATH",
+        help="rule pack file or directory (repeatable; default: the shipped config/rules)",
+    )
+    ver.set_defaults(func=_cmd_verify)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

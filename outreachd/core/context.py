@@ -1,0 +1,129 @@
+"""The per-decision view of a case: zones, target, person and pre-digested history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from outreachd.core import localtime, zones
+from outreachd.core.calendars import Calendars, CnDay
+from outreachd.core.model import (
+    Account,
+    Attempt,
+    Channel,
+    Collector,
+    ContactPoint,
+    DirectConsent,
+    EmailKind,
+    Event,
+    Owner,
+    PhoneKind,
+)
+
+
+def cap_channel(channel: Channel) -> Channel:
+    """A voicemail drop counts as a call for caps, cooldowns and MEDIUM-OPT-OUT (SCENARIOS 6)."""
+    return Channel.CALL if channel is Channel.VOICEMAIL else channel
+
+
+@dataclass(frozen=True, slots=True)
+class Ev:
+    """A history event with the facts every rule needs, computed once per decision."""
+
+    event: Event
+    day: int  # P-date ordinal
+    channel: Channel  # voicemail folded into call
+    person: Owner
+    kind: PhoneKind | EmailKind | None  # kind of the contact point it went to
+
+
+@dataclass(slots=True)
+class Ctx:
+    account: Account
+    attempt: Attempt
+    collector: Collector
+    calendars: Calendars
+    primary_name: str
+    primary: ZoneInfo
+    zones: tuple[ZoneInfo, ...]
+    zone_names: tuple[str, ...]
+    target: ContactPoint | None
+    person: Owner
+    events: tuple[Ev, ...]
+    t0: datetime
+    horizon: datetime
+    estimated_years: set[int] = field(default_factory=set)
+
+    def day(self, instant: datetime) -> date:
+        """The P-date of `instant`."""
+        return localtime.local_date(instant, self.primary)
+
+    def midnight(self, day: date) -> datetime:
+        """The first instant of P-date `day`."""
+        return localtime.start_of_day(day, self.primary)
+
+    def cn_day(self, day: date) -> CnDay:
+        """China day type of P-date `day`, remembering fail-closed estimates for the facts."""
+        info = self.calendars.cn_day(day)
+        if info.estimated:
+            self.estimated_years.add(day.year)
+        return info
+
+    def consent_covers(self, person: Owner, debt: str | None, day: date) -> bool:
+        """A direct consent given to the collector covers this person, debt and P-date."""
+        return any(_covers(c, person, debt, day) for c in self.account.flags.direct_consents)
+
+
+def _covers(consent: DirectConsent, person: Owner, debt: str | None, day: date) -> bool:
+    """12 CFR 1006.14(b)(3)(i): consent date = day 1, covers at most 7 consecutive days."""
+    if consent.given_to != "collector" or consent.person is not person:
+        return False
+    if debt is not None and consent.debts is not None and debt not in consent.debts:
+        return False
+    return consent.given_on <= day <= consent.given_on + timedelta(days=6)
+
+
+def build(
+    account: Account,
+    history: tuple[Event, ...] | list[Event],
+    attempt: Attempt,
+    at: datetime,
+    collector: Collector,
+    calendars: Calendars,
+    horizon: timedelta,
+) -> Ctx:
+    """Digest a case for one decision at instant `at` (aware)."""
+    borrower = account.borrower
+    primary_name = zones.primary_zone(borrower)
+    primary = localtime.zone(primary_name)
+    names = zones.candidate_zones(borrower)
+    target = borrower.contact(attempt.to)
+    person = attempt.person or (target.owner if target else Owner.BORROWER)
+    return Ctx(
+        account=account,
+        attempt=attempt,
+        collector=collector,
+        calendars=calendars,
+        primary_name=primary_name,
+        primary=primary,
+        zones=tuple(localtime.zone(n) for n in names),
+        zone_names=names,
+        target=target,
+        person=person,
+        events=tuple(_digest(e, account, primary) for e in history),
+        t0=at,
+        horizon=at + horizon,
+    )
+
+
+def _digest(event: Event, account: Account, primary: ZoneInfo) -> Ev:
+    target = account.borrower.contact(event.to)
+    person = event.person or (target.owner if target else Owner.BORROWER)
+    return Ev(
+        event=event,
+        day=localtime.local_date(event.at, primary).toordinal(),
+        channel=cap_channel(event.channel),
+        person=person,
+        kind=target.kind if target else None,
+    )

@@ -1,0 +1,172 @@
+"""decide(): Allow, Defer(until the earliest lawful instant) or Block, with the rule IDs.
+
+Static rules first: any violation blocks (SCENARIOS.md 4.2). Otherwise every time rule is
+evaluated at t0; if one fails, the earliest lawful instant T >= t0 is found by a fixed point:
+whenever some rule fails at t, jump to that rule's lower bound on its next passing instant.
+Each jump skips only instants the failing rule forbids, so the first t at which every rule
+passes is the earliest lawful one; no minute-by-minute scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from outreachd.core import context, static, timing
+from outreachd.core.calendars import Calendars
+from outreachd.core.model import Account, Attempt, Collector, Event
+from outreachd.core.packs import STATIC_KINDS, Pack, Rule, Selector, StaticRule, TimeRule, pack_applies
+
+HORIZON = timedelta(days=60)
+NO_SLOT = "NO-SLOT-WITHIN-HORIZON"
+UNKNOWN_TARGET = "UNKNOWN-CONTACT-POINT"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Facts:
+    """What a decision was based on, for the audit trail."""
+
+    primary_zone: str
+    candidate_zones: tuple[str, ...]
+    packs: tuple[str, ...]  # "ID@version"
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Allow:
+    facts: Facts
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Defer:
+    until: datetime  # aware UTC, the earliest instant at which every rule passes
+    reasons: tuple[str, ...]  # the time rules that fail at the attempt instant
+    facts: Facts
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Block:
+    reasons: tuple[str, ...]
+    facts: Facts
+
+
+Decision = Allow | Defer | Block
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveRules:
+    """The rules of every pack active for one kind of case, split by kind."""
+
+    packs: tuple[str, ...]
+    static: tuple[StaticRule, ...]
+    timed: tuple[TimeRule, ...]
+
+
+class Policy:
+    """The deployment's packs, collector, profile and calendars; memoises pack selection."""
+
+    def __init__(
+        self,
+        *,
+        packs: tuple[Pack, ...],
+        collector: Collector,
+        profile: str,
+        calendars: Calendars,
+        enable_pending: bool = False,
+        horizon: timedelta = HORIZON,
+    ) -> None:
+        self.packs, self.collector, self.profile = packs, collector, profile
+        self.calendars, self.enable_pending, self.horizon = calendars, enable_pending, horizon
+        self._active: dict[Selector, ActiveRules] = {}
+
+    def active(self, account: Account) -> ActiveRules:
+        """The rules that apply to this borrower under this policy (SCENARIOS.md 4.1)."""
+        res = account.borrower.residence
+        sel = Selector(
+            country=res.country,
+            states=frozenset(s for s in (res.state, *account.borrower.other_states) if s),
+            city=res.city,
+            collector=self.collector.type,
+            profile=self.profile,  # type: ignore[arg-type]
+            enable_pending=self.enable_pending,
+        )
+        found = self._active.get(sel)
+        if found is None:
+            found = self._active[sel] = _select(self.packs, sel)
+        return found
+
+
+def _select(packs: tuple[Pack, ...], sel: Selector) -> ActiveRules:
+    chosen = [p for p in packs if pack_applies(p, sel)]
+    rules: list[Rule] = [r for p in chosen for r in p.rules]
+    return ActiveRules(
+        packs=tuple(f"{p.id}@{p.version}" for p in chosen),
+        static=tuple(r for r in rules if r.kind in STATIC_KINDS),  # type: ignore[misc]
+        timed=tuple(r for r in rules if r.kind not in STATIC_KINDS),  # type: ignore[misc]
+    )
+
+
+def decide(
+    account: Account,
+    history: tuple[Event, ...] | list[Event],
+    attempt: Attempt,
+    at: datetime,
+    policy: Policy,
+) -> Decision:
+    """Decide one candidate attempt at instant `at` (aware); pure: never reads the clock."""
+    if at.tzinfo is None:
+        raise ValueError("decide() needs an aware instant")
+    at = at.astimezone(UTC)
+    rules = policy.active(account)
+    ctx = context.build(
+        account, history, attempt, at, policy.collector, policy.calendars, policy.horizon
+    )
+    if ctx.target is None:
+        return Block(reasons=(UNKNOWN_TARGET,), facts=_facts(ctx, rules))
+    failed = _ids(r.id for r in rules.static if static.violates(r, ctx))
+    if failed:
+        return Block(reasons=failed, facts=_facts(ctx, rules))
+    bound = [(r.id, b) for r in rules.timed if (b := timing.bind(r, ctx)) is not None]
+    reasons = _ids(rule_id for rule_id, b in bound if not b.passes(at))
+    if not reasons:
+        return Allow(facts=_facts(ctx, rules))
+    until = earliest(bound, at, ctx.horizon)
+    if until is None:
+        return Block(reasons=(NO_SLOT, *reasons), facts=_facts(ctx, rules))
+    return Defer(until=until, reasons=reasons, facts=_facts(ctx, rules))
+
+
+def earliest(
+    bound: list[tuple[str, timing.Bound]], t: datetime, horizon: datetime
+) -> datetime | None:
+    """The first instant >= t, before `horizon`, at which every bound rule passes."""
+    while t < horizon:
+        for _, rule in bound:
+            if not rule.passes(t):
+                nxt = rule.next_change(t)
+                if nxt is None:
+                    return None
+                # a bound that does not move forward is a bug; step on rather than spin
+                t = nxt if nxt > t else t + timedelta(minutes=1)
+                break
+        else:
+            return t
+    return None
+
+
+def _ids(ids: object) -> tuple[str, ...]:
+    """Rule IDs in first-seen order, without repeats."""
+    return tuple(dict.fromkeys(ids))  # type: ignore[call-overload]
+
+
+def _facts(ctx: context.Ctx, rules: ActiveRules) -> Facts:
+    notes = tuple(
+        f"CN calendar {year} not published: fail-closed estimate used"
+        for year in sorted(ctx.estimated_years)
+    )
+    return Facts(
+        primary_zone=ctx.primary_name,
+        candidate_zones=ctx.zone_names,
+        packs=rules.packs,
+        notes=notes,
+    )

@@ -1,0 +1,473 @@
+"""Time rules bound to one case: `passes(t)` and a lower bound on the next passing instant.
+
+Contract of every bound rule: `passes(t)` is exact; when it is False, `next_change(t)` returns
+an instant > t such that no instant in [t, next_change(t)) passes (or None: never again). The
+decision's fixed-point search relies on nothing else, which is what makes its answer the
+earliest lawful instant (see decide.py).
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from outreachd.core import localtime
+from outreachd.core.calendars import DayType
+from outreachd.core.context import Ctx, Ev, cap_channel
+from outreachd.core.model import Channel, InconvenientWindow, Outcome, Owner, Phone
+from outreachd.core.packs import (
+    CapRule,
+    CooldownRule,
+    Count,
+    DayBanRule,
+    DesignatedWindowsRule,
+    MinGapRule,
+    PromiseToPayRule,
+    Span,
+    TimeRule,
+    WindowRule,
+)
+from outreachd.core.static import when_matches
+
+ONE_DAY = timedelta(days=1)
+CONVERSATIONS = frozenset({Outcome.CONVERSATION, Outcome.INBOUND_CONVERSATION})
+HOUSEHOLD = frozenset({Owner.BORROWER, Owner.SPOUSE})
+
+
+class Bound(Protocol):
+    def passes(self, t: datetime) -> bool: ...
+    def next_change(self, t: datetime) -> datetime | None: ...
+
+
+def bind(rule: TimeRule, ctx: Ctx) -> Bound | None:
+    """The rule bound to this case, or None when it does not apply to the attempt."""
+    if isinstance(rule, CapRule | CooldownRule | MinGapRule):
+        return _bind_counting(rule, ctx)
+    if not when_matches(rule.when, ctx):
+        return None
+    if isinstance(rule, WindowRule):
+        return WindowCheck(rule, ctx)
+    if isinstance(rule, DesignatedWindowsRule):
+        return _bind_designated(ctx)
+    if isinstance(rule, DayBanRule):
+        return DayBanCheck(rule, ctx)
+    return _bind_ptp(rule, ctx)
+
+
+# --------------------------------------------------------------------------- windows
+
+
+class WindowCheck:
+    """Inside the allowed span (or the day type's span) in every zone the rule reads."""
+
+    def __init__(self, rule: WindowRule, ctx: Ctx) -> None:
+        self.rule, self.ctx = rule, ctx
+        self.zones = ctx.zones if rule.zones == "candidates" else (ctx.primary,)
+        self.rows = [r for r in rule.table if _row_matches(r.channels, r.dialers, ctx)]
+        self.exceptions = _callback_intervals(rule, ctx)
+
+    def span(self, day: date) -> Span | None | bool:
+        """The allowed span on `day`; None = closed all day; True = not checked that day."""
+        if self.rule.allowed is not None:
+            return self.rule.allowed
+        day_type = self.ctx.cn_day(day).day_type
+        for row in self.rows:
+            if day_type in row.day_types:
+                return row.allowed
+        return True
+
+    def _zone_ok(self, t: datetime, tz: ZoneInfo) -> bool:
+        lt = localtime.local(t, tz)
+        span = self.span(lt.date())
+        if span is True or span is None:
+            return span is True
+        assert isinstance(span, Span)
+        return span.start <= lt.time() < span.end
+
+    def passes(self, t: datetime) -> bool:
+        if all(self._zone_ok(t, tz) for tz in self.zones):
+            return True
+        return any(a <= t < b for a, b in self.exceptions)
+
+    def next_change(self, t: datetime) -> datetime | None:
+        entries = [self._entry(t, tz) for tz in self.zones if not self._zone_ok(t, tz)]
+        best = None if None in entries else max((e for e in entries if e), default=None)
+        later = [a for a, _ in self.exceptions if a > t]
+        if later:
+            best = min(later) if best is None else min(best, min(later))
+        return best
+
+    def _entry(self, t: datetime, tz: ZoneInfo) -> datetime | None:
+        """The first instant after t at which the wall clock in `tz` enters an allowed span."""
+        day = localtime.local_date(t, tz)
+        while (start := localtime.start_of_day(day, tz)) < self.ctx.horizon:
+            span = self.span(day)
+            if span is True:
+                cand = start
+            elif span is None:
+                cand = None
+            else:
+                assert isinstance(span, Span)
+                cand = localtime.first_instant_at_or_after(day, span.start, tz)
+            if cand is not None and cand > t:
+                return cand
+            day += ONE_DAY
+        return None
+
+
+def _row_matches(channels: frozenset[Channel], dialers: frozenset[object], ctx: Ctx) -> bool:
+    att = ctx.attempt
+    if att.channel not in channels:
+        return False
+    return not dialers or att.channel is not Channel.CALL or att.dialer in dialers
+
+
+def _callback_intervals(rule: WindowRule, ctx: Ctx) -> list[tuple[datetime, datetime]]:
+    """Recorded callback slots (clipped to `within` each day) where a human call may go."""
+    exc, att = rule.callback_exception, ctx.attempt
+    if exc is None or att.channel is not Channel.CALL or att.dialer not in exc.dialers:
+        return []
+    out: list[tuple[datetime, datetime]] = []
+    for slot in ctx.account.flags.callback_requests:
+        if not slot.recorded:
+            continue
+        a = localtime.first_instant_at_or_after(slot.start.date(), slot.start.time(), ctx.primary)
+        b = localtime.first_instant_at_or_after(slot.end.date(), slot.end.time(), ctx.primary)
+        out.extend(_clip(a, b, exc.within, ctx.primary))
+    return out
+
+
+def _clip(
+    a: datetime, b: datetime, within: Span | None, tz: ZoneInfo
+) -> list[tuple[datetime, datetime]]:
+    if within is None:
+        return [(a, b)] if a < b else []
+    out = []
+    day = localtime.local_date(a, tz)
+    while localtime.start_of_day(day, tz) < b:
+        lo = max(a, localtime.first_instant_at_or_after(day, within.start, tz))
+        hi = min(b, localtime.first_instant_at_or_after(day, within.end, tz))
+        if lo < hi:
+            out.append((lo, hi))
+        day += ONE_DAY
+    return out
+
+
+class DesignatedCheck:
+    """Not inside any borrower-designated inconvenient window (local P, may wrap midnight)."""
+
+    def __init__(self, windows: list[InconvenientWindow], ctx: Ctx) -> None:
+        self.windows, self.ctx = windows, ctx
+
+    def _blocking(self, t: datetime) -> list[datetime]:
+        lt = localtime.local(t, self.ctx.primary)
+        ends = []
+        for w in self.windows:
+            now, day = lt.time(), lt.date()
+            if w.start < w.end and w.start <= now < w.end:
+                ends.append(self._end(day, w.end))
+            elif w.start >= w.end and (now >= w.start or now < w.end):
+                ends.append(self._end(day + ONE_DAY if now >= w.start else day, w.end))
+        return ends
+
+    def _end(self, day: date, end: time) -> datetime:
+        if end == localtime.END_OF_DAY:
+            return self.ctx.midnight(day + ONE_DAY)
+        return localtime.first_instant_at_or_after(day, end, self.ctx.primary)
+
+    def passes(self, t: datetime) -> bool:
+        return not self._blocking(t)
+
+    def next_change(self, t: datetime) -> datetime | None:
+        ends = [e for e in self._blocking(t) if e > t]
+        return max(ends) if ends else t + timedelta(minutes=1)
+
+
+def _bind_designated(ctx: Ctx) -> Bound | None:
+    channel = cap_channel(ctx.attempt.channel)
+    windows = [
+        w
+        for w in ctx.account.flags.inconvenient_windows
+        if w.channels is None or channel in {cap_channel(c) for c in w.channels}
+    ]
+    return DesignatedCheck(windows, ctx) if windows else None
+
+
+# --------------------------------------------------------------------------- calendar days
+
+
+class DayCheck:
+    """A rule that passes or fails for whole P-dates; it can only change at P-midnight."""
+
+    def __init__(self, ok: Callable[[date], bool], ctx: Ctx) -> None:
+        self.ok, self.ctx = ok, ctx
+
+    def passes(self, t: datetime) -> bool:
+        return self.ok(self.ctx.day(t))
+
+    def next_change(self, t: datetime) -> datetime | None:
+        return self.ctx.midnight(self.ctx.day(t) + ONE_DAY)
+
+
+def DayBanCheck(rule: DayBanRule, ctx: Ctx) -> DayCheck:  # noqa: N802 - a factory
+    """No contact on the banned kinds of P-date."""
+    tests = [_BANS[name] for name in sorted(rule.days)]
+    return DayCheck(lambda day: not any(test(ctx, day) for test in tests), ctx)
+
+
+def _cn_is(day_type: DayType) -> Callable[[Ctx, date], bool]:
+    return lambda ctx, day: ctx.cn_day(day).day_type is day_type
+
+
+_BANS: dict[str, Callable[[Ctx, date], bool]] = {
+    "sunday": lambda ctx, day: day.weekday() == 6,
+    "saturday": lambda ctx, day: day.weekday() == 5,
+    "us_federal_holiday": lambda ctx, day: ctx.calendars.us_federal_holiday(day),
+    "us_state_holiday": lambda ctx, day: any(
+        ctx.calendars.us_state_holiday(day, s) for s in _states(ctx)
+    ),
+    "uk_bank_holiday": lambda ctx, day: ctx.calendars.uk_bank_holiday(day),
+    "cn_statutory_holiday": _cn_is(DayType.STATUTORY_HOLIDAY),
+    "cn_spring_festival_blackout": _cn_is(DayType.SPRING_FESTIVAL_BLACKOUT),
+}
+
+
+def _states(ctx: Ctx) -> list[str]:
+    b = ctx.account.borrower
+    return [s for s in (b.residence.state, *b.other_states) if s]
+
+
+class PromiseCheck:
+    """CN-HOUSE-PTP: nothing before pay_by; on pay_by only the courtesy channel from a time."""
+
+    def __init__(self, rule: PromiseToPayRule, ctx: Ctx, pay_by: date) -> None:
+        self.ctx, self.pay_by = ctx, pay_by
+        self.courtesy = ctx.attempt.channel in rule.on_due_date_channels
+        self.courtesy_at = localtime.first_instant_at_or_after(
+            pay_by, rule.on_due_date_from, ctx.primary
+        )
+
+    def passes(self, t: datetime) -> bool:
+        day = self.ctx.day(t)
+        if day == self.pay_by:
+            return self.courtesy and t >= self.courtesy_at
+        return day > self.pay_by
+
+    def next_change(self, t: datetime) -> datetime | None:
+        if self.courtesy and t < self.courtesy_at:
+            return self.courtesy_at
+        return self.ctx.midnight(self.pay_by + ONE_DAY)
+
+
+def _bind_ptp(rule: PromiseToPayRule, ctx: Ctx) -> Bound | None:
+    promise = ctx.account.flags.promise_to_pay
+    return PromiseCheck(rule, ctx, promise.pay_by) if promise else None
+
+
+# --------------------------------------------------------------------------- counting rules
+
+
+def _bind_counting(rule: CapRule | CooldownRule | MinGapRule, ctx: Ctx) -> Bound | None:
+    """Caps, cooldowns and gaps see voicemail as a call, on the attempt and in the history."""
+    fold = not isinstance(rule, MinGapRule)  # SCENARIOS 6: gaps see voicemail only if listed
+    norm = cap_channel if fold else _same
+    channels = frozenset(norm(c) for c in rule.when.channels)
+    if channels and norm(ctx.attempt.channel) not in channels:
+        return None
+    if not when_matches(dataclasses.replace(rule.when, channels=frozenset()), ctx):
+        return None
+    if isinstance(rule, CapRule) and rule.only_if_no_consent:
+        if isinstance(ctx.target, Phone) and ctx.target.tcpa_consent:
+            return None
+    counted = [ev for ev in ctx.events if _counts(ev, rule, channels, norm, ctx)]
+    if isinstance(rule, MinGapRule):
+        return GapCheck(rule, sorted(ev.event.at for ev in counted))
+    groups = _groups(counted, rule, ctx)
+    if isinstance(rule, CapRule):
+        return CapCheck(rule, ctx, groups)
+    return CooldownCheck(rule, ctx, groups)
+
+
+def _same(channel: Channel) -> Channel:
+    return channel
+
+
+def _counts(
+    ev: Ev,
+    rule: CapRule | CooldownRule | MinGapRule,
+    channels: frozenset[Channel],
+    norm: Callable[[Channel], Channel],
+    ctx: Ctx,
+) -> bool:
+    """True when `ev` is one the rule counts for this attempt (SCENARIOS.md 6)."""
+    count, e = rule.count, ev.event
+    wanted = frozenset(norm(c) for c in count.channels) or channels
+    if wanted and norm(e.channel) not in wanted:
+        return False
+    if e.initiator not in count.initiators or e.party not in count.parties:
+        return False
+    if e.purpose not in count.purposes or not _outcome_counts(e.outcome, count):
+        return False
+    when = rule.when
+    if when.dialers and ev.channel is Channel.CALL and e.dialer not in when.dialers:
+        return False
+    return _in_scope(ev, rule, ctx)
+
+
+def _outcome_counts(outcome: Outcome, count: Count) -> bool:
+    """An unknown send outcome counts as sent; a provable failure never counts."""
+    if outcome is Outcome.FAILED:
+        return False
+    if outcome is Outcome.UNKNOWN or count.counting == "any":
+        return True
+    if count.counting == "not_conversation":
+        return outcome not in CONVERSATIONS
+    return outcome in count.outcomes
+
+
+def _in_scope(ev: Ev, rule: CapRule | CooldownRule | MinGapRule, ctx: Ctx) -> bool:
+    scope, kinds = rule.scope, rule.when.number_kinds
+    if "person" in scope and ev.person is not ctx.person:
+        return False
+    if "person_or_spouse" in scope and not _same_household(ev.person, ctx.person):
+        return False
+    if "number" in scope and ev.event.to != ctx.attempt.to:
+        return False
+    if kinds:
+        return ev.kind in kinds
+    if "number_class" in scope:
+        return ctx.target is not None and ev.kind == ctx.target.kind
+    return True
+
+
+def _same_household(a: Owner, b: Owner) -> bool:
+    return a is b or (a in HOUSEHOLD and b in HOUSEHOLD)
+
+
+Group = tuple[str | None, list[Ev]]
+
+
+def _groups(counted: list[Ev], rule: CapRule | CooldownRule, ctx: Ctx) -> list[Group]:
+    """One group per debt of the attempt when the scope is per debt, else one group."""
+    if "debt" not in rule.scope:
+        return [(None, _consent_filtered(counted, rule, None, ctx))]
+    return [
+        (d, _consent_filtered([ev for ev in counted if d in ev.event.debts], rule, d, ctx))
+        for d in ctx.attempt.debts
+    ]
+
+
+def _consent_filtered(evs: list[Ev], rule: CapRule | CooldownRule, debt: str | None,
+                      ctx: Ctx) -> list[Ev]:
+    """12 CFR 1006.14(b)(3)(i): calls on dates covered by direct consent are not counted."""
+    if not rule.count.exclude_direct_consent:
+        return sorted(evs, key=lambda ev: ev.event.at)
+    kept = [
+        ev for ev in evs
+        if not ctx.consent_covers(ev.person, debt, date.fromordinal(ev.day))
+    ]
+    return sorted(kept, key=lambda ev: ev.event.at)
+
+
+class CapCheck:
+    """At most `max` counted events in the window, per group (SCENARIOS.md 3.6, 6)."""
+
+    def __init__(self, rule: CapRule, ctx: Ctx, groups: list[Group]) -> None:
+        self.rule, self.ctx, self.groups = rule, ctx, groups
+        self.exempt = rule.exempt_direct_consent and bool(ctx.account.flags.direct_consents)
+
+    def _limit(self, day: date) -> int:
+        if self.rule.max is not None:
+            return self.rule.max
+        assert self.rule.max_by_day_type is not None
+        return self.rule.max_by_day_type.get(self.ctx.cn_day(day).day_type, 0)
+
+    def _in_window(self, evs: list[Ev], t: datetime, day: date) -> list[Ev]:
+        if self.rule.hours is not None:
+            lo = t - timedelta(hours=self.rule.hours)
+            return [ev for ev in evs if lo < ev.event.at <= t]
+        assert self.rule.days is not None
+        first, last = day.toordinal() - self.rule.days + 1, day.toordinal()
+        return [ev for ev in evs if first <= ev.day <= last]
+
+    def _failing(self, t: datetime) -> list[list[Ev]]:
+        day = self.ctx.day(t)
+        limit = self._limit(day)
+        out = []
+        for debt, evs in self.groups:
+            if self.exempt and self.ctx.consent_covers(self.ctx.person, debt, day):
+                continue
+            inside = self._in_window(evs, t, day)
+            if len(inside) >= limit:
+                out.append(inside)
+        return out
+
+    def passes(self, t: datetime) -> bool:
+        return not self._failing(t)
+
+    def next_change(self, t: datetime) -> datetime | None:
+        if self.rule.max_by_day_type is not None or self.exempt:
+            return self.ctx.midnight(self.ctx.day(t) + ONE_DAY)
+        limit = self._limit(self.ctx.day(t))
+        bounds = [self._drop(inside, limit) for inside in self._failing(t)]
+        return max(bounds) if bounds else None
+
+    def _drop(self, inside: list[Ev], limit: int) -> datetime:
+        """When enough of the oldest counted events have left the window to fall below limit."""
+        leaving = inside[max(0, len(inside) - limit)]
+        if self.rule.hours is not None:
+            return leaving.event.at + timedelta(hours=self.rule.hours)
+        assert self.rule.days is not None
+        return self.ctx.midnight(date.fromordinal(leaving.day + self.rule.days))
+
+
+class CooldownCheck:
+    """No contact on P-dates C ... C+n-1 after a trigger on P-date C (day 1 = C)."""
+
+    def __init__(self, rule: CooldownRule, ctx: Ctx, groups: list[Group]) -> None:
+        self.rule, self.ctx, self.groups = rule, ctx, groups
+        self.exempt = rule.exempt_direct_consent and bool(ctx.account.flags.direct_consents)
+
+    def _last_active(self, day: date) -> int | None:
+        """The latest trigger date whose cooldown covers `day`, over failing groups."""
+        d, worst = day.toordinal(), None
+        for debt, evs in self.groups:
+            if self.exempt and self.ctx.consent_covers(self.ctx.person, debt, day):
+                continue
+            active = [ev.day for ev in evs if ev.day <= d <= ev.day + self.rule.days - 1]
+            if active:
+                worst = max(active) if worst is None else max(worst, max(active))
+        return worst
+
+    def passes(self, t: datetime) -> bool:
+        return self._last_active(self.ctx.day(t)) is None
+
+    def next_change(self, t: datetime) -> datetime | None:
+        day = self.ctx.day(t)
+        last = self._last_active(day)
+        if self.exempt or last is None:
+            return self.ctx.midnight(day + ONE_DAY)
+        return self.ctx.midnight(date.fromordinal(last + self.rule.days))
+
+
+class GapCheck:
+    """At least `minutes` since the latest counted event at or before t."""
+
+    def __init__(self, rule: MinGapRule, instants: list[datetime]) -> None:
+        self.gap, self.instants = timedelta(minutes=rule.minutes), instants
+
+    def _last(self, t: datetime) -> datetime | None:
+        i = bisect.bisect_right(self.instants, t)
+        return self.instants[i - 1] if i else None
+
+    def passes(self, t: datetime) -> bool:
+        last = self._last(t)
+        return last is None or t - last >= self.gap
+
+    def next_change(self, t: datetime) -> datetime | None:
+        last = self._last(t)
+        return None if last is None else last + self.gap

@@ -1,0 +1,102 @@
+"""Candidate time zones and the primary zone of a borrower (SCENARIOS.md 2.2, FED-TZ).
+
+Z = {confirmed location} when the borrower told us where she is, otherwise the residence
+zone(s) plus the zone of every phone she owns. An unknown residence location contributes every
+zone of the country (FED-TZ-UNKNOWN: contact only when lawful everywhere it could be).
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import timezone as pn_timezone
+
+from outreachd.core.model import Borrower, Country, Owner, Phone
+
+COUNTRY_ZONES: dict[Country, tuple[str, ...]] = {
+    Country.US: (
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Phoenix",
+        "America/Los_Angeles",
+        "America/Anchorage",
+        "America/Adak",
+        "Pacific/Honolulu",
+        "America/Puerto_Rico",
+        "Pacific/Guam",
+        "Pacific/Pago_Pago",
+    ),
+    Country.UK: ("Europe/London",),
+    Country.CN: ("Asia/Shanghai",),
+}
+
+_ET, _CT, _MT, _PT = "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"
+# States that span several zones list all of them; the first is the most populous.
+STATE_ZONES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(
+        ("CT DE DC GA ME MD MA NH NJ NY NC OH PA RI SC VT VA WV").split(), (_ET,)
+    ),
+    **dict.fromkeys(("AL AR IL IA LA MN MS MO OK WI").split(), (_CT,)),
+    **dict.fromkeys(("CO MT NM UT WY").split(), (_MT,)),
+    **dict.fromkeys(("CA NV WA").split(), (_PT,)),
+    "FL": (_ET, _CT),
+    "IN": ("America/Indiana/Indianapolis", _CT),
+    "KY": (_ET, _CT),
+    "MI": ("America/Detroit", "America/Menominee"),
+    "TN": (_CT, _ET),
+    "KS": (_CT, _MT),
+    "NE": (_CT, _MT),
+    "ND": (_CT, _MT),
+    "SD": (_CT, _MT),
+    "TX": (_CT, _MT),
+    "ID": ("America/Boise", _PT),
+    "OR": (_PT, "America/Boise"),
+    "AZ": ("America/Phoenix", _MT),
+    "AK": ("America/Anchorage", "America/Adak"),
+    "HI": ("Pacific/Honolulu",),
+    "PR": ("America/Puerto_Rico",),
+    "GU": ("Pacific/Guam",),
+    "AS": ("Pacific/Pago_Pago",),
+    "VI": ("America/St_Thomas",),
+    "MP": ("Pacific/Saipan",),
+}
+
+
+def phone_zones(phone: Phone) -> tuple[str, ...]:
+    """The zones a phone number indicates: its stated zone, else phonenumbers' prefix data."""
+    if phone.tz:
+        return (phone.tz,)
+    if not phone.number:
+        return ()
+    try:
+        parsed = phonenumbers.parse(phone.number, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    zones = pn_timezone.time_zones_for_number(parsed)
+    return tuple(z for z in zones if z != pn_timezone.UNKNOWN_TIMEZONE)
+
+
+def residence_zones(borrower: Borrower) -> tuple[str, ...]:
+    """The zones the residence indicates: explicit zone, else its state, else the country."""
+    res = borrower.residence
+    if res.tz:
+        return (res.tz,)
+    if res.state and res.state in STATE_ZONES:
+        return STATE_ZONES[res.state]
+    return COUNTRY_ZONES[res.country]
+
+
+def primary_zone(borrower: Borrower) -> str:
+    """P: the confirmed location, else the residence zone (first candidate if ambiguous)."""
+    return borrower.confirmed_location_tz or residence_zones(borrower)[0]
+
+
+def candidate_zones(borrower: Borrower) -> tuple[str, ...]:
+    """Z: every zone the borrower may be in, sorted; the confirmed location overrides."""
+    if borrower.confirmed_location_tz:
+        return (borrower.confirmed_location_tz,)
+    zones = set(residence_zones(borrower))
+    for phone in borrower.phones:
+        if phone.owner is Owner.BORROWER:
+            zones.update(phone_zones(phone))
+    return tuple(sorted(zones))
