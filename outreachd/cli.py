@@ -32,9 +32,13 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="outreachd", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
     ver = sub.add_parser("verify", help="run conformance scenario files")
-    ver.add_argument("files", nargs="+", metavar="FILE", help="scenario files (outreachd-scenarios/v1)")
     ver.add_argument(
-        "--rules", action="append", metavar="PATH",
+        "files", nargs="+", metavar="FILE", help="scenario files (outreachd-scenarios/v1)"
+    )
+    ver.add_argument(
+        "--rules",
+        action="append",
+        metavar="PATH",
         help="rule pack file or directory (repeatable; default: the shipped config/rules)",
     )
     ver.set_defaults(func=_cmd_verify)

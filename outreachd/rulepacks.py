@@ -55,7 +55,9 @@ def load_pack(path: str | os.PathLike[str]) -> packs.Pack:
     try:
         model = PackFile.model_validate(located.data)
     except pydantic.ValidationError as exc:
-        raise yamlio.YamlError(yamlio.problems_from_validation(exc, located, model=PackFile)) from exc
+        raise yamlio.YamlError(
+            yamlio.problems_from_validation(exc, located, model=PackFile)
+        ) from exc
     head = model.pack
     return packs.Pack(
         id=head.id,
@@ -78,7 +80,8 @@ def pack_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 def load_packs(paths: Sequence[str | os.PathLike[str]]) -> tuple[packs.Pack, ...]:
     """Every pack under `paths`; all problems of all files in one YamlError."""
-    loaded, problems = [], []
+    loaded: list[packs.Pack] = []
+    problems: list[yamlio.Problem] = []
     for path in pack_files(paths):
         try:
             loaded.append(load_pack(path))

@@ -127,9 +127,9 @@ class FlagsIn(Strict):
     time_barred: bool = False
     employer_prohibits: bool = False
     medium_opt_outs: frozenset[model.Channel] = frozenset()
-    address_opt_outs: frozenset[Annotated[str, Field(pattern=r"^(call|voicemail|sms|email):.+$")]] = (
-        frozenset()
-    )
+    address_opt_outs: frozenset[
+        Annotated[str, Field(pattern=r"^(call|voicemail|sms|email):.+$")]
+    ] = frozenset()
     tcpa_revoked: frozenset[str] = frozenset()
     inconvenient_windows: tuple[WindowIn, ...] = ()
     direct_consents: tuple[ConsentIn, ...] = ()
@@ -193,8 +193,12 @@ class AttemptIn(Strict):
 
 class ExpectedIn(Strict):
     decision: Literal["allow", "block", "defer"]
-    defer_until_local: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")] | None = None
-    defer_until_utc: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")] | None = None
+    defer_until_local: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")] | None = (
+        None
+    )
+    defer_until_utc: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")] | None = (
+        None
+    )
     reasons: tuple[str, ...] = ()
 
 
@@ -309,7 +313,8 @@ def _flags(f: FlagsIn) -> model.Flags:
     simple = {
         name: getattr(f, name)
         for name in FlagsIn.model_fields
-        if name not in ("inconvenient_windows", "direct_consents", "promise_to_pay", "callback_requests")
+        if name
+        not in ("inconvenient_windows", "direct_consents", "promise_to_pay", "callback_requests")
     }
     return model.Flags(
         **simple,
@@ -318,11 +323,15 @@ def _flags(f: FlagsIn) -> model.Flags:
             for w in f.inconvenient_windows
         ),
         direct_consents=tuple(
-            model.DirectConsent(given_on=c.given_on, given_to=c.given_to, person=c.person, debts=c.debts)
+            model.DirectConsent(
+                given_on=c.given_on, given_to=c.given_to, person=c.person, debts=c.debts
+            )
             for c in f.direct_consents
         ),
         promise_to_pay=(
-            model.PromiseToPay(recorded_on=f.promise_to_pay.recorded_on, pay_by=f.promise_to_pay.pay_by)
+            model.PromiseToPay(
+                recorded_on=f.promise_to_pay.recorded_on, pay_by=f.promise_to_pay.pay_by
+            )
             if f.promise_to_pay
             else None
         ),
@@ -419,7 +428,9 @@ def _target_problems(s: ScenarioIn, base: Path) -> list[tuple[Path, str]]:
         wanted = emails if channel is model.Channel.EMAIL else phones
         if to not in wanted:
             kind = "e-mail address" if channel is model.Channel.EMAIL else "phone"
-            out.append(((*path, "to"), f"{to!r} is not a {kind} of the borrower (channel {channel})"))
+            out.append(
+                ((*path, "to"), f"{to!r} is not a {kind} of the borrower (channel {channel})")
+            )
     return out
 
 
@@ -430,7 +441,9 @@ def _consistency(s: ScenarioIn, base: Path) -> list[tuple[Path, str]]:
         out.append(((*base, "borrower"), "contact point ids must be unique"))
     exp = s.expected
     if (exp.decision == "defer") != (exp.defer_until_local is not None):
-        out.append(((*base, "expected"), "defer_until_local is required for defer and only for defer"))
+        out.append(
+            ((*base, "expected"), "defer_until_local is required for defer and only for defer")
+        )
     return out
 
 

@@ -21,12 +21,17 @@ class Outcome:
 
 
 def _local(decision: core.Defer, scenario: Scenario) -> str:
-    tz = localtime.zone(scenario.account.borrower.confirmed_location_tz
-                        or scenario.account.borrower.residence.tz or "UTC")
+    tz = localtime.zone(
+        scenario.account.borrower.confirmed_location_tz
+        or scenario.account.borrower.residence.tz
+        or "UTC"
+    )
     return decision.until.astimezone(tz).strftime("%Y-%m-%dT%H:%M")
 
 
-def describe(decision: core.Decision, scenario: Scenario) -> tuple[str, str | None, tuple[str, ...]]:
+def describe(
+    decision: core.Decision, scenario: Scenario
+) -> tuple[str, str | None, tuple[str, ...]]:
     """(decision name, local defer instant or None, reasons)."""
     match decision:
         case core.Allow():
@@ -49,7 +54,9 @@ def judge(decision: core.Decision, scenario: Scenario) -> Outcome:
     if not ok:
         want = exp.decision + (f" until {exp.defer_until_local}" if exp.defer_until_local else "")
         got = name + (f" until {until}" if until else "") + " " + _fmt(reasons)
-        return Outcome(scenario=scenario, passed=False, line=f"FAIL {scenario.id}: expected {want}, got {got}")
+        return Outcome(
+            scenario=scenario, passed=False, line=f"FAIL {scenario.id}: expected {want}, got {got}"
+        )
     line = f"PASS {scenario.id}"
     if set(reasons) != set(exp.reasons):
         line += f" (reason mismatch: expected {_fmt(exp.reasons)}, got {_fmt(reasons)})"

@@ -89,6 +89,7 @@ def build(
     history: tuple[Event, ...] | list[Event],
     attempt: Attempt,
     at: datetime,
+    *,
     collector: Collector,
     calendars: Calendars,
     horizon: timedelta,

@@ -15,7 +15,15 @@ from datetime import UTC, datetime, timedelta
 from outreachd.core import context, static, timing
 from outreachd.core.calendars import Calendars
 from outreachd.core.model import Account, Attempt, Collector, Event
-from outreachd.core.packs import STATIC_KINDS, Pack, Rule, Selector, StaticRule, TimeRule, pack_applies
+from outreachd.core.packs import (
+    STATIC_KINDS,
+    Pack,
+    Rule,
+    Selector,
+    StaticRule,
+    TimeRule,
+    pack_applies,
+)
 
 HORIZON = timedelta(days=60)
 NO_SLOT = "NO-SLOT-WITHIN-HORIZON"
@@ -119,7 +127,13 @@ def decide(
     at = at.astimezone(UTC)
     rules = policy.active(account)
     ctx = context.build(
-        account, history, attempt, at, policy.collector, policy.calendars, policy.horizon
+        account,
+        history,
+        attempt,
+        at,
+        collector=policy.collector,
+        calendars=policy.calendars,
+        horizon=policy.horizon,
     )
     if ctx.target is None:
         return Block(reasons=(UNKNOWN_TARGET,), facts=_facts(ctx, rules))

@@ -173,7 +173,8 @@ class Borrower:
 
     def contact(self, contact_id: str) -> ContactPoint | None:
         """The phone or e-mail address with this id, or None."""
-        for point in (*self.phones, *self.emails):
+        points: tuple[ContactPoint, ...] = (*self.phones, *self.emails)
+        for point in points:
             if point.id == contact_id:
                 return point
         return None

@@ -195,7 +195,7 @@ class MinGapRule(RuleBase):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PromiseToPayRule(RuleBase):
-    """`promise_to_pay`: nothing before pay_by; on pay_by only `on_due_date` channels from `from_`."""
+    """`promise_to_pay`: nothing before pay_by; on pay_by only courtesy channels, from a time."""
 
     kind: Literal["promise_to_pay"] = "promise_to_pay"
     on_due_date_channels: frozenset[Channel] = frozenset({Channel.SMS})
@@ -286,11 +286,20 @@ class ContentRule(RuleBase):
     def __post_init__(self) -> None:
         given = [x for x in (self.require, self.forbid, self.max_rendered_length) if x is not None]
         if len(given) != 1:
-            raise ValueError("a content rule needs exactly one of require, forbid, max_rendered_length")
+            raise ValueError(
+                "a content rule needs exactly one of require, forbid, max_rendered_length"
+            )
 
 
-TimeRule = WindowRule | DesignatedWindowsRule | DayBanRule | CapRule | CooldownRule | MinGapRule
-TimeRule = TimeRule | PromiseToPayRule
+TimeRule = (
+    WindowRule
+    | DesignatedWindowsRule
+    | DayBanRule
+    | CapRule
+    | CooldownRule
+    | MinGapRule
+    | PromiseToPayRule
+)
 StaticRule = SuppressionRule | PrerequisiteRule | ContentRule
 Rule = TimeRule | StaticRule
 STATIC_KINDS = frozenset({"suppression", "prerequisite", "content"})

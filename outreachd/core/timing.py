@@ -70,7 +70,7 @@ class WindowCheck:
         self.rows = [r for r in rule.table if _row_matches(r.channels, r.dialers, ctx)]
         self.exceptions = _callback_intervals(rule, ctx)
 
-    def span(self, day: date) -> Span | None | bool:
+    def span(self, day: date) -> Span | bool | None:
         """The allowed span on `day`; None = closed all day; True = not checked that day."""
         if self.rule.allowed is not None:
             return self.rule.allowed
@@ -98,7 +98,7 @@ class WindowCheck:
         best = None if None in entries else max((e for e in entries if e), default=None)
         later = [a for a, _ in self.exceptions if a > t]
         if later:
-            best = min(later) if best is None else min(best, min(later))
+            best = min(later) if best is None else min(best, *later)
         return best
 
     def _entry(self, t: datetime, tz: ZoneInfo) -> datetime | None:
@@ -280,9 +280,8 @@ def _bind_counting(rule: CapRule | CooldownRule | MinGapRule, ctx: Ctx) -> Bound
         return None
     if not when_matches(dataclasses.replace(rule.when, channels=frozenset()), ctx):
         return None
-    if isinstance(rule, CapRule) and rule.only_if_no_consent:
-        if isinstance(ctx.target, Phone) and ctx.target.tcpa_consent:
-            return None
+    if isinstance(rule, CapRule) and rule.only_if_no_consent and _has_consent(ctx):
+        return None
     counted = [ev for ev in ctx.events if _counts(ev, rule, channels, norm, ctx)]
     if isinstance(rule, MinGapRule):
         return GapCheck(rule, sorted(ev.event.at for ev in counted))
@@ -290,6 +289,10 @@ def _bind_counting(rule: CapRule | CooldownRule | MinGapRule, ctx: Ctx) -> Bound
     if isinstance(rule, CapRule):
         return CapCheck(rule, ctx, groups)
     return CooldownCheck(rule, ctx, groups)
+
+
+def _has_consent(ctx: Ctx) -> bool:
+    return isinstance(ctx.target, Phone) and ctx.target.tcpa_consent
 
 
 def _same(channel: Channel) -> Channel:
@@ -361,15 +364,13 @@ def _groups(counted: list[Ev], rule: CapRule | CooldownRule, ctx: Ctx) -> list[G
     ]
 
 
-def _consent_filtered(evs: list[Ev], rule: CapRule | CooldownRule, debt: str | None,
-                      ctx: Ctx) -> list[Ev]:
+def _consent_filtered(
+    evs: list[Ev], rule: CapRule | CooldownRule, debt: str | None, ctx: Ctx
+) -> list[Ev]:
     """12 CFR 1006.14(b)(3)(i): calls on dates covered by direct consent are not counted."""
     if not rule.count.exclude_direct_consent:
         return sorted(evs, key=lambda ev: ev.event.at)
-    kept = [
-        ev for ev in evs
-        if not ctx.consent_covers(ev.person, debt, date.fromordinal(ev.day))
-    ]
+    kept = [ev for ev in evs if not ctx.consent_covers(ev.person, debt, date.fromordinal(ev.day))]
     return sorted(kept, key=lambda ev: ev.event.at)
 
 
@@ -440,7 +441,7 @@ class CooldownCheck:
                 continue
             active = [ev.day for ev in evs if ev.day <= d <= ev.day + self.rule.days - 1]
             if active:
-                worst = max(active) if worst is None else max(worst, max(active))
+                worst = max(active) if worst is None else max(worst, *active)
         return worst
 
     def passes(self, t: datetime) -> bool:
