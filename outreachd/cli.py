@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from outreachd import rulepacks, scenarios, verify, yamlio
+from outreachd import config, rulepacks, scenarios, verify, yamlio
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -27,6 +27,30 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Like `nginx -t`: validate everything the daemon would load; exit 1 on any error."""
+    try:
+        cfg = config.load(args.config)
+    except yamlio.YamlError as exc:
+        print(exc, file=sys.stderr)
+        print(
+            f"{args.config}: configuration test failed ({len(exc.problems)} problems)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    rules = sum(len(p.rules) for p in cfg.packs)
+    print(f"{args.config}: configuration test is successful")
+    print(
+        f"  profile {cfg.profile}; collectors: "
+        + ", ".join(f"{country}={c.type}" for country, c in sorted(cfg.collectors.items()))
+    )
+    for pack in cfg.packs:
+        state = "" if pack.status == "active" or cfg.enable_pending else " (pending, off)"
+        print(f"  pack {pack.id}@{pack.version}: {len(pack.rules)} rules{state}")
+    print(f"  {len(cfg.packs)} packs, {rules} rules")
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     top = argparse.ArgumentParser(prog="outreachd", description=__doc__)
@@ -42,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
         help="rule pack file or directory (repeatable; default: the shipped config/rules)",
     )
     ver.set_defaults(func=_cmd_verify)
+    chk = sub.add_parser("check", help="validate the configuration and its rule packs")
+    chk.add_argument("--config", required=True, metavar="FILE", help="configuration file")
+    chk.set_defaults(func=_cmd_check)
     return top
 
 

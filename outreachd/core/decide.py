@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from outreachd.core import context, static, timing
 from outreachd.core.calendars import Calendars
-from outreachd.core.model import Account, Attempt, Collector, Event
+from outreachd.core.model import Account, Attempt, Collector, Event, Profile
 from outreachd.core.packs import (
     STATIC_KINDS,
     Pack,
@@ -78,7 +78,7 @@ class Policy:
         *,
         packs: tuple[Pack, ...],
         collector: Collector,
-        profile: str,
+        profile: Profile,
         calendars: Calendars,
         enable_pending: bool = False,
         horizon: timedelta = HORIZON,
@@ -95,7 +95,7 @@ class Policy:
             states=frozenset(s for s in (res.state, *account.borrower.other_states) if s),
             city=res.city,
             collector=self.collector.type,
-            profile=self.profile,  # type: ignore[arg-type]
+            profile=self.profile,
             enable_pending=self.enable_pending,
         )
         found = self._active.get(sel)

@@ -1,0 +1,49 @@
+# outreachd developer commands. Everything runs inside ./.venv, created on first use.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+SHARED  ?= ../shared
+SCENARIOS := $(wildcard $(SHARED)/compliance/scenarios/*.yaml) $(wildcard tests/scenarios/*.yaml)
+
+.PHONY: venv demo test lint typecheck imports verify check bench clean
+
+$(BIN)/outreachd: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/outreachd
+
+## demo: validate the example configuration and show the engine deciding every scenario
+demo: venv
+	$(BIN)/outreachd check --config config/example.yaml
+	$(BIN)/outreachd verify $(SCENARIOS)
+
+## test: the unit, integration and acceptance tests
+test: venv
+	$(BIN)/pytest -p no:cacheprovider
+
+lint: venv
+	$(BIN)/ruff check outreachd tests
+	$(BIN)/ruff format --check outreachd tests
+
+typecheck: venv
+	$(BIN)/mypy
+
+imports: venv
+	$(BIN)/lint-imports
+
+## verify: every conformance scenario (shared + the project's own) through the shipped packs
+verify: venv
+	$(BIN)/outreachd verify $(SCENARIOS)
+
+## check: everything CI runs
+check: lint typecheck imports verify test
+
+## bench: benchmarks with their bare baselines (not part of check)
+bench: venv
+	$(BIN)/python tests/benchmarks/bench_decide.py --json bench-results/decide.json
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis bench-results
