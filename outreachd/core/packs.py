@@ -170,6 +170,10 @@ class CapRule(RuleBase):
             raise ValueError("a cap needs exactly one of 'days' and 'hours'")
         if (self.max is None) == (self.max_by_day_type is None):
             raise ValueError("a cap needs exactly one of 'max' and 'max_by_day_type'")
+        limits = [self.max] if self.max is not None else list((self.max_by_day_type or {}).values())
+        windows = [w for w in (self.days, self.hours) if w is not None]
+        if min(limits, default=0) < 0 or min(windows) < 1:
+            raise ValueError("caps and windows must be positive (max may be 0)")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

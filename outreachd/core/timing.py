@@ -414,6 +414,8 @@ class CapCheck:
         if self.rule.max_by_day_type is not None or self.exempt:
             return self.ctx.midnight(self.ctx.day(t) + ONE_DAY)
         limit = self._limit(self.ctx.day(t))
+        if limit <= 0:
+            return None  # a cap of zero never passes
         bounds = [self._drop(inside, limit) for inside in self._failing(t)]
         return max(bounds) if bounds else None
 
