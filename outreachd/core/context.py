@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from outreachd.core import localtime, zones
@@ -27,8 +28,7 @@ def cap_channel(channel: Channel) -> Channel:
     return Channel.CALL if channel is Channel.VOICEMAIL else channel
 
 
-@dataclass(frozen=True, slots=True)
-class Ev:
+class Ev(NamedTuple):
     """A history event with the facts every rule needs, computed once per decision."""
 
     event: Event
@@ -50,7 +50,8 @@ class Ctx:
     zone_names: tuple[str, ...]
     target: ContactPoint | None
     person: Owner
-    events: tuple[Ev, ...]
+    events: tuple[Ev, ...]  # oldest first
+    by_channel: dict[Channel, list[Ev]]  # events by folded channel, oldest first
     t0: datetime
     horizon: datetime
     estimated_years: set[int] = field(default_factory=set)
@@ -99,8 +100,14 @@ def build(
     primary_name = zones.primary_zone(borrower)
     primary = localtime.zone(primary_name)
     names = zones.candidate_zones(borrower)
-    target = borrower.contact(attempt.to)
+    points: tuple[ContactPoint, ...] = (*borrower.phones, *borrower.emails)
+    contacts = {p.id: p for p in points}
+    target = contacts.get(attempt.to)
     person = attempt.person or (target.owner if target else Owner.BORROWER)
+    events = tuple(sorted((_digest(e, contacts, primary) for e in history), key=_at))
+    by_channel: dict[Channel, list[Ev]] = {}
+    for ev in events:
+        by_channel.setdefault(ev.channel, []).append(ev)
     return Ctx(
         account=account,
         attempt=attempt,
@@ -112,19 +119,24 @@ def build(
         zone_names=names,
         target=target,
         person=person,
-        events=tuple(_digest(e, account, primary) for e in history),
+        events=events,
+        by_channel=by_channel,
         t0=at,
         horizon=at + horizon,
     )
 
 
-def _digest(event: Event, account: Account, primary: ZoneInfo) -> Ev:
-    target = account.borrower.contact(event.to)
-    person = event.person or (target.owner if target else Owner.BORROWER)
-    return Ev(
-        event=event,
-        day=localtime.local_date(event.at, primary).toordinal(),
-        channel=cap_channel(event.channel),
-        person=person,
-        kind=target.kind if target else None,
+def _at(ev: Ev) -> datetime:
+    return ev.event.at
+
+
+def _digest(event: Event, contacts: dict[str, ContactPoint], primary: ZoneInfo) -> Ev:
+    target = contacts.get(event.to)
+    fields = (
+        event,
+        event.at.astimezone(primary).toordinal(),
+        Channel.CALL if event.channel is Channel.VOICEMAIL else event.channel,
+        event.person or (target.owner if target else Owner.BORROWER),
+        target.kind if target else None,
     )
+    return tuple.__new__(Ev, fields)  # the C constructor: this runs for every history event

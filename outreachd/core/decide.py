@@ -83,24 +83,26 @@ class Policy:
         enable_pending: bool = False,
         horizon: timedelta = HORIZON,
     ) -> None:
-        self.packs, self.collector, self.profile = packs, collector, profile
+        # a plain string is accepted too: "best_practice" must mean the enum, not be ignored
+        self.packs, self.collector, self.profile = packs, collector, Profile(profile)
         self.calendars, self.enable_pending, self.horizon = calendars, enable_pending, horizon
-        self._active: dict[Selector, ActiveRules] = {}
+        self._active: dict[tuple[object, ...], ActiveRules] = {}
 
     def active(self, account: Account) -> ActiveRules:
         """The rules that apply to this borrower under this policy (SCENARIOS.md 4.1)."""
         res = account.borrower.residence
-        sel = Selector(
-            country=res.country,
-            states=frozenset(s for s in (res.state, *account.borrower.other_states) if s),
-            city=res.city,
-            collector=self.collector.type,
-            profile=self.profile,
-            enable_pending=self.enable_pending,
-        )
-        found = self._active.get(sel)
+        key = (res.country, res.state, account.borrower.other_states, res.city)
+        found = self._active.get(key)
         if found is None:
-            found = self._active[sel] = _select(self.packs, sel)
+            sel = Selector(
+                country=res.country,
+                states=frozenset(s for s in (res.state, *account.borrower.other_states) if s),
+                city=res.city,
+                collector=self.collector.type,
+                profile=self.profile,
+                enable_pending=self.enable_pending,
+            )
+            found = self._active[key] = _select(self.packs, sel)
         return found
 
 

@@ -58,6 +58,39 @@ def _gap_end(low: datetime, high: datetime, naive: datetime, tz: ZoneInfo) -> da
     return high.replace(microsecond=0) if high.microsecond < 500_000 else high
 
 
+def next_offset_change(after: datetime, until: datetime, tz: ZoneInfo) -> datetime | None:
+    """The first instant in (after, until] at which `tz`'s UTC offset differs from at `after`.
+
+    Wall-clock rules need it because the clock can jump backwards (clocks going back), which
+    can move local time out of, or into, a window before the window's edge. Offsets are
+    compared at most every 30 days, which no tz database zone changes twice within.
+    """
+    offset = after.astimezone(tz).utcoffset()
+    low = after
+    while low < until:
+        high = min(low + _CHUNK, until)
+        if high.astimezone(tz).utcoffset() != offset:
+            return _first_changed(low, high, offset, tz)
+        low = high
+    return None
+
+
+_CHUNK = timedelta(days=30)
+
+
+def _first_changed(
+    low: datetime, high: datetime, offset: timedelta | None, tz: ZoneInfo
+) -> datetime:
+    step = timedelta(microseconds=1)
+    while high - low > step:
+        mid = low + (high - low) / 2
+        if mid.astimezone(tz).utcoffset() != offset:
+            high = mid
+        else:
+            low = mid
+    return high.replace(microsecond=0) if high.microsecond < 500_000 else high
+
+
 def start_of_day(day: date, tz: ZoneInfo) -> datetime:
     """The first instant of local calendar date `day` in `tz`."""
     return first_instant_at_or_after(day, MIDNIGHT, tz)

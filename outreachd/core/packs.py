@@ -350,7 +350,7 @@ def pack_applies(pack: Pack, sel: Selector) -> bool:
     cond = pack.applies_if
     if pack.status == "pending" and not sel.enable_pending:
         return False
-    if cond.profile is Profile.BEST_PRACTICE and sel.profile is not Profile.BEST_PRACTICE:
+    if cond.profile == Profile.BEST_PRACTICE and sel.profile != Profile.BEST_PRACTICE:
         return False
     return (
         (not cond.countries or sel.country in cond.countries)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from outreachd.core import localtime
@@ -29,6 +30,7 @@ from outreachd.core.packs import (
     PromiseToPayRule,
     Span,
     TimeRule,
+    When,
     WindowRule,
 )
 from outreachd.core.static import when_matches
@@ -81,7 +83,7 @@ class WindowCheck:
         return True
 
     def _zone_ok(self, t: datetime, tz: ZoneInfo) -> bool:
-        lt = localtime.local(t, tz)
+        lt = t.astimezone(tz)
         span = self.span(lt.date())
         if span is True or span is None:
             return span is True
@@ -94,7 +96,11 @@ class WindowCheck:
         return any(a <= t < b for a, b in self.exceptions)
 
     def next_change(self, t: datetime) -> datetime | None:
-        entries = [self._entry(t, tz) for tz in self.zones if not self._zone_ok(t, tz)]
+        entries = [
+            _or_clock_jump(t, self._entry(t, tz), tz, self.ctx)
+            for tz in self.zones
+            if not self._zone_ok(t, tz)
+        ]
         best = None if None in entries else max((e for e in entries if e), default=None)
         later = [a for a, _ in self.exceptions if a > t]
         if later:
@@ -117,6 +123,14 @@ class WindowCheck:
                 return cand
             day += ONE_DAY
         return None
+
+
+def _or_clock_jump(t: datetime, bound: datetime | None, tz: ZoneInfo, ctx: Ctx) -> datetime | None:
+    """`bound`, or the zone's next UTC-offset change if that comes first (wall clock jumps)."""
+    jump = localtime.next_offset_change(t, bound or ctx.horizon, tz)
+    if jump is None:
+        return bound
+    return jump if bound is None else min(jump, bound)
 
 
 def _row_matches(channels: frozenset[Channel], dialers: frozenset[object], ctx: Ctx) -> bool:
@@ -184,7 +198,8 @@ class DesignatedCheck:
 
     def next_change(self, t: datetime) -> datetime | None:
         ends = [e for e in self._blocking(t) if e > t]
-        return max(ends) if ends else t + timedelta(minutes=1)
+        end = max(ends) if ends else t + timedelta(minutes=1)
+        return _or_clock_jump(t, end, self.ctx.primary, self.ctx)
 
 
 def _bind_designated(ctx: Ctx) -> Bound | None:
@@ -271,65 +286,120 @@ def _bind_ptp(rule: PromiseToPayRule, ctx: Ctx) -> Bound | None:
 # --------------------------------------------------------------------------- counting rules
 
 
-def _bind_counting(rule: CapRule | CooldownRule | MinGapRule, ctx: Ctx) -> Bound | None:
-    """Caps, cooldowns and gaps see voicemail as a call, on the attempt and in the history."""
-    fold = not isinstance(rule, MinGapRule)  # SCENARIOS 6: gaps see voicemail only if listed
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    """What a counting rule looks at, derived once per rule object (not per decision)."""
+
+    fold: bool  # voicemail counts as a call (caps, cooldowns); not for gaps (SCENARIOS 6)
+    channels: frozenset[Channel]  # attempt channels, folded when `fold`
+    wanted: frozenset[Channel]  # counted event channels, folded when `fold`
+    scan: tuple[Channel, ...] | None  # folded channel groups of the history to scan; None = all
+    rest: When  # the rule's `when` without channels
+    outcomes: frozenset[Outcome]
+    count: Count
+    floor: int  # fewer counted events than this can never make the rule fail
+
+
+_SPECS: dict[int, tuple[object, _Spec]] = {}
+
+
+def _spec(rule: CapRule | CooldownRule | MinGapRule) -> _Spec:
+    """The compiled spec of `rule`, memoised by identity (the entry keeps the rule alive)."""
+    hit = _SPECS.get(id(rule))
+    if hit is not None and hit[0] is rule:
+        return hit[1]
+    fold = not isinstance(rule, MinGapRule)
     norm = cap_channel if fold else _same
     channels = frozenset(norm(c) for c in rule.when.channels)
-    if channels and norm(ctx.attempt.channel) not in channels:
+    wanted = frozenset(norm(c) for c in rule.count.channels) or channels
+    spec = _Spec(
+        fold=fold,
+        channels=channels,
+        wanted=wanted,
+        scan=tuple(sorted({cap_channel(c) for c in wanted})) if wanted else None,
+        rest=dataclasses.replace(rule.when, channels=frozenset()),
+        outcomes=_outcome_set(rule.count),
+        count=rule.count,
+        floor=_floor(rule),
+    )
+    _SPECS[id(rule)] = (rule, spec)
+    return spec
+
+
+def _floor(rule: CapRule | CooldownRule | MinGapRule) -> int:
+    """A cap fails only once its window holds `max` events; others need one event."""
+    if not isinstance(rule, CapRule):
+        return 1
+    if rule.max is not None:
+        return rule.max
+    return min((rule.max_by_day_type or {}).values(), default=0)
+
+
+def _outcome_set(count: Count) -> frozenset[Outcome]:
+    """Outcomes counted; an unknown send outcome counts as sent, a proven failure never."""
+    if count.counting == "any":
+        everything = frozenset(Outcome)
+    elif count.counting == "not_conversation":
+        everything = frozenset(Outcome) - CONVERSATIONS
+    else:
+        everything = count.outcomes | {Outcome.UNKNOWN}
+    return everything - {Outcome.FAILED}
+
+
+def _bind_counting(rule: CapRule | CooldownRule | MinGapRule, ctx: Ctx) -> Bound | None:
+    """Caps, cooldowns and gaps: bind to the history events they count for this attempt."""
+    spec = _spec(rule)
+    attempt_channel = ctx.attempt.channel
+    if spec.fold:
+        attempt_channel = cap_channel(attempt_channel)
+    if spec.channels and attempt_channel not in spec.channels:
         return None
-    if not when_matches(dataclasses.replace(rule.when, channels=frozenset()), ctx):
+    if not when_matches(spec.rest, ctx):
         return None
     if isinstance(rule, CapRule) and rule.only_if_no_consent and _has_consent(ctx):
         return None
-    counted = [ev for ev in ctx.events if _counts(ev, rule, channels, norm, ctx)]
+    candidates = _candidates(spec, ctx)
+    if len(candidates) < spec.floor:
+        return None  # too few events to ever reach the limit: passes at every instant
+    counted = [ev for ev in candidates if _counts(ev, rule, spec, ctx)]
+    if len(counted) < spec.floor:
+        return None
     if isinstance(rule, MinGapRule):
-        return GapCheck(rule, sorted(ev.event.at for ev in counted))
+        return GapCheck(rule, [ev.event.at for ev in counted])
     groups = _groups(counted, rule, ctx)
     if isinstance(rule, CapRule):
         return CapCheck(rule, ctx, groups)
     return CooldownCheck(rule, ctx, groups)
 
 
+def _candidates(spec: _Spec, ctx: Ctx) -> list[Ev]:
+    if spec.scan is None:
+        return list(ctx.events)
+    if len(spec.scan) == 1:
+        return ctx.by_channel.get(spec.scan[0], [])
+    return [ev for ev in ctx.events if ev.channel in spec.wanted or not spec.fold]
+
+
 def _has_consent(ctx: Ctx) -> bool:
     return isinstance(ctx.target, Phone) and ctx.target.tcpa_consent
 
 
-def _same(channel: Channel) -> Channel:
-    return channel
-
-
-def _counts(
-    ev: Ev,
-    rule: CapRule | CooldownRule | MinGapRule,
-    channels: frozenset[Channel],
-    norm: Callable[[Channel], Channel],
-    ctx: Ctx,
-) -> bool:
+def _counts(ev: Ev, rule: CapRule | CooldownRule | MinGapRule, spec: _Spec, ctx: Ctx) -> bool:
     """True when `ev` is one the rule counts for this attempt (SCENARIOS.md 6)."""
-    count, e = rule.count, ev.event
-    wanted = frozenset(norm(c) for c in count.channels) or channels
-    if wanted and norm(e.channel) not in wanted:
+    e, count = ev.event, spec.count
+    if (
+        e.outcome not in spec.outcomes
+        or e.initiator not in count.initiators
+        or e.party not in count.parties
+        or e.purpose not in count.purposes
+    ):
         return False
-    if e.initiator not in count.initiators or e.party not in count.parties:
-        return False
-    if e.purpose not in count.purposes or not _outcome_counts(e.outcome, count):
-        return False
-    when = rule.when
-    if when.dialers and ev.channel is Channel.CALL and e.dialer not in when.dialers:
+    if not spec.fold and spec.wanted and e.channel not in spec.wanted:
+        return False  # a gap over calls does not see voicemail drops
+    dialers = rule.when.dialers
+    if dialers and ev.channel is Channel.CALL and e.dialer not in dialers:
         return False
     return _in_scope(ev, rule, ctx)
-
-
-def _outcome_counts(outcome: Outcome, count: Count) -> bool:
-    """An unknown send outcome counts as sent; a provable failure never counts."""
-    if outcome is Outcome.FAILED:
-        return False
-    if outcome is Outcome.UNKNOWN or count.counting == "any":
-        return True
-    if count.counting == "not_conversation":
-        return outcome not in CONVERSATIONS
-    return outcome in count.outcomes
 
 
 def _in_scope(ev: Ev, rule: CapRule | CooldownRule | MinGapRule, ctx: Ctx) -> bool:
@@ -368,18 +438,28 @@ def _consent_filtered(
     evs: list[Ev], rule: CapRule | CooldownRule, debt: str | None, ctx: Ctx
 ) -> list[Ev]:
     """12 CFR 1006.14(b)(3)(i): calls on dates covered by direct consent are not counted."""
-    if not rule.count.exclude_direct_consent:
-        return sorted(evs, key=lambda ev: ev.event.at)
-    kept = [ev for ev in evs if not ctx.consent_covers(ev.person, debt, date.fromordinal(ev.day))]
-    return sorted(kept, key=lambda ev: ev.event.at)
+    if not rule.count.exclude_direct_consent or not ctx.account.flags.direct_consents:
+        return evs
+    return [ev for ev in evs if not ctx.consent_covers(ev.person, debt, date.fromordinal(ev.day))]
 
 
 class CapCheck:
-    """At most `max` counted events in the window, per group (SCENARIOS.md 3.6, 6)."""
+    """At most `max` counted events in the window, per group (SCENARIOS.md 3.6, 6).
+
+    Events are oldest first, so a window is a slice found by bisection on the group's keys:
+    P-date ordinals for calendar-day windows, instants for rolling windows.
+    """
 
     def __init__(self, rule: CapRule, ctx: Ctx, groups: list[Group]) -> None:
-        self.rule, self.ctx, self.groups = rule, ctx, groups
+        self.rule, self.ctx = rule, ctx
+        self.rolling = timedelta(hours=rule.hours) if rule.hours is not None else None
+        self.groups = [(debt, evs, self._keys(evs)) for debt, evs in groups]
         self.exempt = rule.exempt_direct_consent and bool(ctx.account.flags.direct_consents)
+
+    def _keys(self, evs: list[Ev]) -> list[datetime] | list[int]:
+        if self.rolling is not None:
+            return [ev.event.at for ev in evs]
+        return [ev.day for ev in evs]
 
     def _limit(self, day: date) -> int:
         if self.rule.max is not None:
@@ -387,24 +467,26 @@ class CapCheck:
         assert self.rule.max_by_day_type is not None
         return self.rule.max_by_day_type.get(self.ctx.cn_day(day).day_type, 0)
 
-    def _in_window(self, evs: list[Ev], t: datetime, day: date) -> list[Ev]:
-        if self.rule.hours is not None:
-            lo = t - timedelta(hours=self.rule.hours)
-            return [ev for ev in evs if lo < ev.event.at <= t]
-        assert self.rule.days is not None
-        first, last = day.toordinal() - self.rule.days + 1, day.toordinal()
-        return [ev for ev in evs if first <= ev.day <= last]
+    def _window(self, keys: list[Any], t: datetime, day: date) -> tuple[int, int]:
+        """The slice [lo, hi) of a group's events inside the window at t."""
+        if self.rolling is not None:  # (t - h, t]
+            return bisect.bisect_right(keys, t - self.rolling), bisect.bisect_right(keys, t)
+        assert self.rule.days is not None  # P-dates [D-(n-1), D]
+        last = day.toordinal()
+        lo = bisect.bisect_left(keys, last - self.rule.days + 1)
+        return lo, bisect.bisect_right(keys, last)
 
-    def _failing(self, t: datetime) -> list[list[Ev]]:
+    def _failing(self, t: datetime) -> list[Ev]:
+        """For each group at or over the limit, the oldest event that must leave first."""
         day = self.ctx.day(t)
         limit = self._limit(day)
         out = []
-        for debt, evs in self.groups:
+        for debt, evs, keys in self.groups:
             if self.exempt and self.ctx.consent_covers(self.ctx.person, debt, day):
                 continue
-            inside = self._in_window(evs, t, day)
-            if len(inside) >= limit:
-                out.append(inside)
+            lo, hi = self._window(keys, t, day)
+            if hi - lo >= limit:
+                out.append(evs[lo + max(0, hi - lo - limit)])
         return out
 
     def passes(self, t: datetime) -> bool:
@@ -413,17 +495,15 @@ class CapCheck:
     def next_change(self, t: datetime) -> datetime | None:
         if self.rule.max_by_day_type is not None or self.exempt:
             return self.ctx.midnight(self.ctx.day(t) + ONE_DAY)
-        limit = self._limit(self.ctx.day(t))
-        if limit <= 0:
+        if self._limit(self.ctx.day(t)) <= 0:
             return None  # a cap of zero never passes
-        bounds = [self._drop(inside, limit) for inside in self._failing(t)]
+        bounds = [self._drop(leaving) for leaving in self._failing(t)]
         return max(bounds) if bounds else None
 
-    def _drop(self, inside: list[Ev], limit: int) -> datetime:
-        """When enough of the oldest counted events have left the window to fall below limit."""
-        leaving = inside[max(0, len(inside) - limit)]
-        if self.rule.hours is not None:
-            return leaving.event.at + timedelta(hours=self.rule.hours)
+    def _drop(self, leaving: Ev) -> datetime:
+        """When `leaving` is out of the window, so the count can fall below the limit."""
+        if self.rolling is not None:
+            return leaving.event.at + self.rolling
         assert self.rule.days is not None
         return self.ctx.midnight(date.fromordinal(leaving.day + self.rule.days))
 
@@ -474,3 +554,7 @@ class GapCheck:
     def next_change(self, t: datetime) -> datetime | None:
         last = self._last(t)
         return None if last is None else last + self.gap
+
+
+def _same(channel: Channel) -> Channel:
+    return channel
