@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -18,9 +19,16 @@ from outreachd.core.model import (
     DirectConsent,
     EmailKind,
     Event,
+    Initiator,
+    Outcome,
     Owner,
+    Party,
     PhoneKind,
+    Purpose,
 )
+
+FOLDED = {Channel.VOICEMAIL: Channel.CALL}
+_AT = attrgetter("at")
 
 
 def cap_channel(channel: Channel) -> Channel:
@@ -36,6 +44,7 @@ class Ev(NamedTuple):
     channel: Channel  # voicemail folded into call
     person: Owner
     kind: PhoneKind | EmailKind | None  # kind of the contact point it went to
+    sig: tuple[Outcome, Initiator, Party, Purpose]  # what caps filter on first
 
 
 @dataclass(slots=True)
@@ -55,10 +64,14 @@ class Ctx:
     t0: datetime
     horizon: datetime
     estimated_years: set[int] = field(default_factory=set)
+    _day_of: datetime | None = None
+    _day: date = date.min
 
     def day(self, instant: datetime) -> date:
-        """The P-date of `instant`."""
-        return localtime.local_date(instant, self.primary)
+        """The P-date of `instant` (the last answer is kept: rules ask about the same t)."""
+        if instant != self._day_of:
+            self._day_of, self._day = instant, instant.astimezone(self.primary).date()
+        return self._day
 
     def midnight(self, day: date) -> datetime:
         """The first instant of P-date `day`."""
@@ -104,7 +117,22 @@ def build(
     contacts = {p.id: p for p in points}
     target = contacts.get(attempt.to)
     person = attempt.person or (target.owner if target else Owner.BORROWER)
-    events = tuple(sorted((_digest(e, contacts, primary) for e in history), key=_at))
+    folded = FOLDED
+    events = tuple(
+        tuple.__new__(  # the C constructor: this runs for every history event
+            Ev,
+            (
+                e,
+                e.at.astimezone(primary).toordinal(),
+                folded.get(e.channel, e.channel),
+                e.person or (t.owner if t else Owner.BORROWER),
+                t.kind if t else None,
+                (e.outcome, e.initiator, e.party, e.purpose),
+            ),
+        )
+        for e in sorted(history, key=_AT)
+        for t in (contacts.get(e.to),)  # the contact point the event went to, if known
+    )
     by_channel: dict[Channel, list[Ev]] = {}
     for ev in events:
         by_channel.setdefault(ev.channel, []).append(ev)
@@ -124,19 +152,3 @@ def build(
         t0=at,
         horizon=at + horizon,
     )
-
-
-def _at(ev: Ev) -> datetime:
-    return ev.event.at
-
-
-def _digest(event: Event, contacts: dict[str, ContactPoint], primary: ZoneInfo) -> Ev:
-    target = contacts.get(event.to)
-    fields = (
-        event,
-        event.at.astimezone(primary).toordinal(),
-        Channel.CALL if event.channel is Channel.VOICEMAIL else event.channel,
-        event.person or (target.owner if target else Owner.BORROWER),
-        target.kind if target else None,
-    )
-    return tuple.__new__(Ev, fields)  # the C constructor: this runs for every history event

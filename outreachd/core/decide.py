@@ -14,9 +14,12 @@ from datetime import UTC, datetime, timedelta
 
 from outreachd.core import context, static, timing
 from outreachd.core.calendars import Calendars
-from outreachd.core.model import Account, Attempt, Collector, Event, Profile
+from outreachd.core.model import Account, Attempt, Collector, ContactPoint, Event, Profile
 from outreachd.core.packs import (
     STATIC_KINDS,
+    CapRule,
+    CooldownRule,
+    MinGapRule,
     Pack,
     Rule,
     Selector,
@@ -68,6 +71,37 @@ class ActiveRules:
     packs: tuple[str, ...]
     static: tuple[StaticRule, ...]
     timed: tuple[TimeRule, ...]
+    _shapes: dict[tuple[object, ...], tuple[tuple[TimeRule, ...], timedelta]]
+
+    def for_attempt(
+        self, attempt: Attempt, target: ContactPoint | None
+    ) -> tuple[tuple[TimeRule, ...], timedelta]:
+        """The time rules that look at attempts of this shape, and how far back they count.
+
+        Events older than t0 minus that lookback can never be counted at any instant >= t0.
+        """
+        kind, consent = (
+            (target.kind, getattr(target, "tcpa_consent", False)) if target else (None, False)
+        )
+        key = (attempt.channel, attempt.dialer, attempt.purpose, kind, consent)
+        found = self._shapes.get(key)
+        if found is None:
+            rules = tuple(r for r in self.timed if timing.applies(r, attempt, target))
+            found = self._shapes[key] = (rules, _lookback(rules))
+        return found
+
+
+def _lookback(rules: tuple[TimeRule, ...]) -> timedelta:
+    """The longest counting window, plus two days for local dates and 25-hour DST days."""
+    spans = [timedelta(days=2)]
+    for r in rules:
+        if isinstance(r, CapRule):
+            spans.append(timedelta(days=r.days or 0, hours=r.hours or 0) + timedelta(days=2))
+        elif isinstance(r, CooldownRule):
+            spans.append(timedelta(days=r.days + 2))
+        elif isinstance(r, MinGapRule):
+            spans.append(timedelta(minutes=r.minutes, days=2))
+    return max(spans)
 
 
 class Policy:
@@ -113,6 +147,7 @@ def _select(packs: tuple[Pack, ...], sel: Selector) -> ActiveRules:
         packs=tuple(f"{p.id}@{p.version}" for p in chosen),
         static=tuple(r for r in rules if r.kind in STATIC_KINDS),  # type: ignore[misc]
         timed=tuple(r for r in rules if r.kind not in STATIC_KINDS),  # type: ignore[misc]
+        _shapes={},
     )
 
 
@@ -128,9 +163,11 @@ def decide(
         raise ValueError("decide() needs an aware instant")
     at = at.astimezone(UTC)
     rules = policy.active(account)
+    timed, lookback = rules.for_attempt(attempt, account.borrower.contact(attempt.to))
+    cutoff = at - lookback
     ctx = context.build(
         account,
-        history,
+        [e for e in history if e.at > cutoff],
         attempt,
         at,
         collector=policy.collector,
@@ -142,7 +179,7 @@ def decide(
     failed = _ids(r.id for r in rules.static if static.violates(r, ctx))
     if failed:
         return Block(reasons=failed, facts=_facts(ctx, rules))
-    bound = [(r.id, b) for r in rules.timed if (b := timing.bind(r, ctx)) is not None]
+    bound = [(r.id, b) for r in timed if (b := timing.bind(r, ctx)) is not None]
     reasons = _ids(rule_id for rule_id, b in bound if not b.passes(at))
     if not reasons:
         return Allow(facts=_facts(ctx, rules))

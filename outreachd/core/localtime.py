@@ -30,6 +30,7 @@ def local_date(instant: datetime, tz: ZoneInfo) -> date:
     return instant.astimezone(tz).date()
 
 
+@lru_cache(maxsize=65536)
 def first_instant_at_or_after(day: date, wall: time, tz: ZoneInfo) -> datetime:
     """The first instant at which the wall clock in `tz` reads `day wall` or later.
 

@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 from outreachd.core.context import Ctx, cap_channel
 from outreachd.core.model import (
+    Attempt,
     Channel,
+    ContactPoint,
     Email,
     EmailKind,
     Owner,
@@ -41,12 +43,16 @@ EMPLOYER_EMAIL_OK = frozenset({RegfProcedure.CONSUMER_USED, RegfProcedure.PRIOR_
 
 
 def when_matches(when: When, ctx: Ctx) -> bool:
+    """True when the attempt is one the rule looks at (see `attempt_matches`)."""
+    return attempt_matches(when, ctx.attempt, ctx.target)
+
+
+def attempt_matches(when: When, att: Attempt, target: ContactPoint | None) -> bool:
     """True when the attempt is one the rule looks at.
 
     A dialer filter reads calls only: for TCPA every text is a covered call whatever sends it.
     A voicemail drop matches a rule listing `call` only for caps (see timing.py), not here.
     """
-    att = ctx.attempt
     if when.channels and att.channel not in when.channels:
         return False
     if when.purposes and att.purpose not in when.purposes:
@@ -54,7 +60,7 @@ def when_matches(when: When, ctx: Ctx) -> bool:
     if when.dialers and att.channel in CALLS and att.dialer not in when.dialers:
         return False
     if when.number_kinds:
-        return ctx.target is not None and ctx.target.kind in when.number_kinds
+        return target is not None and target.kind in when.number_kinds
     return True
 
 

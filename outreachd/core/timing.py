@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -19,7 +20,18 @@ from zoneinfo import ZoneInfo
 from outreachd.core import localtime
 from outreachd.core.calendars import DayType
 from outreachd.core.context import Ctx, Ev, cap_channel
-from outreachd.core.model import Channel, InconvenientWindow, Outcome, Owner, Phone
+from outreachd.core.model import (
+    Attempt,
+    Channel,
+    ContactPoint,
+    InconvenientWindow,
+    Initiator,
+    Outcome,
+    Owner,
+    Party,
+    Phone,
+    Purpose,
+)
 from outreachd.core.packs import (
     CapRule,
     CooldownRule,
@@ -33,7 +45,7 @@ from outreachd.core.packs import (
     When,
     WindowRule,
 )
-from outreachd.core.static import when_matches
+from outreachd.core.static import attempt_matches
 
 ONE_DAY = timedelta(days=1)
 CONVERSATIONS = frozenset({Outcome.CONVERSATION, Outcome.INBOUND_CONVERSATION})
@@ -45,12 +57,26 @@ class Bound(Protocol):
     def next_change(self, t: datetime) -> datetime | None: ...
 
 
+def applies(rule: TimeRule, attempt: Attempt, target: ContactPoint | None) -> bool:
+    """True when `rule` looks at attempts of this shape; the history plays no part."""
+    if not isinstance(rule, CapRule | CooldownRule | MinGapRule):
+        return attempt_matches(rule.when, attempt, target)
+    spec = _spec(rule)
+    channel = cap_channel(attempt.channel) if spec.fold else attempt.channel
+    if spec.channels and channel not in spec.channels:
+        return False
+    if isinstance(rule, CapRule) and rule.only_if_no_consent and _has_consent(target):
+        return False
+    return attempt_matches(spec.rest, attempt, target)
+
+
 def bind(rule: TimeRule, ctx: Ctx) -> Bound | None:
-    """The rule bound to this case, or None when it does not apply to the attempt."""
+    """The rule bound to this case, or None when it can never fail for it.
+
+    The caller has checked `applies(rule, ctx.attempt, ctx.target)`.
+    """
     if isinstance(rule, CapRule | CooldownRule | MinGapRule):
         return _bind_counting(rule, ctx)
-    if not when_matches(rule.when, ctx):
-        return None
     if isinstance(rule, WindowRule):
         return WindowCheck(rule, ctx)
     if isinstance(rule, DesignatedWindowsRule):
@@ -295,7 +321,7 @@ class _Spec:
     wanted: frozenset[Channel]  # counted event channels, folded when `fold`
     scan: tuple[Channel, ...] | None  # folded channel groups of the history to scan; None = all
     rest: When  # the rule's `when` without channels
-    outcomes: frozenset[Outcome]
+    accept: frozenset[tuple[Outcome, Initiator, Party, Purpose]]  # counted event signatures
     count: Count
     floor: int  # fewer counted events than this can never make the rule fail
 
@@ -318,7 +344,14 @@ def _spec(rule: CapRule | CooldownRule | MinGapRule) -> _Spec:
         wanted=wanted,
         scan=tuple(sorted({cap_channel(c) for c in wanted})) if wanted else None,
         rest=dataclasses.replace(rule.when, channels=frozenset()),
-        outcomes=_outcome_set(rule.count),
+        accept=frozenset(
+            itertools.product(
+                _outcome_set(rule.count),
+                rule.count.initiators,
+                rule.count.parties,
+                rule.count.purposes,
+            )
+        ),
         count=rule.count,
         floor=_floor(rule),
     )
@@ -349,19 +382,10 @@ def _outcome_set(count: Count) -> frozenset[Outcome]:
 def _bind_counting(rule: CapRule | CooldownRule | MinGapRule, ctx: Ctx) -> Bound | None:
     """Caps, cooldowns and gaps: bind to the history events they count for this attempt."""
     spec = _spec(rule)
-    attempt_channel = ctx.attempt.channel
-    if spec.fold:
-        attempt_channel = cap_channel(attempt_channel)
-    if spec.channels and attempt_channel not in spec.channels:
-        return None
-    if not when_matches(spec.rest, ctx):
-        return None
-    if isinstance(rule, CapRule) and rule.only_if_no_consent and _has_consent(ctx):
-        return None
     candidates = _candidates(spec, ctx)
     if len(candidates) < spec.floor:
         return None  # too few events to ever reach the limit: passes at every instant
-    counted = [ev for ev in candidates if _counts(ev, rule, spec, ctx)]
+    counted = _count(candidates, rule, spec, ctx)
     if len(counted) < spec.floor:
         return None
     if isinstance(rule, MinGapRule):
@@ -380,41 +404,40 @@ def _candidates(spec: _Spec, ctx: Ctx) -> list[Ev]:
     return [ev for ev in ctx.events if ev.channel in spec.wanted or not spec.fold]
 
 
-def _has_consent(ctx: Ctx) -> bool:
-    return isinstance(ctx.target, Phone) and ctx.target.tcpa_consent
+def _has_consent(target: ContactPoint | None) -> bool:
+    return isinstance(target, Phone) and target.tcpa_consent
 
 
-def _counts(ev: Ev, rule: CapRule | CooldownRule | MinGapRule, spec: _Spec, ctx: Ctx) -> bool:
-    """True when `ev` is one the rule counts for this attempt (SCENARIOS.md 6)."""
-    e, count = ev.event, spec.count
-    if (
-        e.outcome not in spec.outcomes
-        or e.initiator not in count.initiators
-        or e.party not in count.parties
-        or e.purpose not in count.purposes
-    ):
-        return False
-    if not spec.fold and spec.wanted and e.channel not in spec.wanted:
-        return False  # a gap over calls does not see voicemail drops
-    dialers = rule.when.dialers
-    if dialers and ev.channel is Channel.CALL and e.dialer not in dialers:
-        return False
-    return _in_scope(ev, rule, ctx)
+def _count(
+    candidates: list[Ev], rule: CapRule | CooldownRule | MinGapRule, spec: _Spec, ctx: Ctx
+) -> list[Ev]:
+    """The events the rule counts for this attempt, oldest first (SCENARIOS.md 6).
+
+    One tight filter per criterion: this runs for every counting rule of every decision.
+    """
+    accept = spec.accept
+    evs = [ev for ev in candidates if ev.sig in accept]
+    if not spec.fold and spec.wanted:  # a gap over calls does not see voicemail drops
+        evs = [ev for ev in evs if ev.event.channel in spec.wanted]
+    if dialers := rule.when.dialers:
+        evs = [ev for ev in evs if ev.channel is not Channel.CALL or ev.event.dialer in dialers]
+    return _in_scope(evs, rule, ctx)
 
 
-def _in_scope(ev: Ev, rule: CapRule | CooldownRule | MinGapRule, ctx: Ctx) -> bool:
-    scope, kinds = rule.scope, rule.when.number_kinds
-    if "person" in scope and ev.person is not ctx.person:
-        return False
-    if "person_or_spouse" in scope and not _same_household(ev.person, ctx.person):
-        return False
-    if "number" in scope and ev.event.to != ctx.attempt.to:
-        return False
+def _in_scope(evs: list[Ev], rule: CapRule | CooldownRule | MinGapRule, ctx: Ctx) -> list[Ev]:
+    scope, kinds, person = rule.scope, rule.when.number_kinds, ctx.person
+    if "person" in scope:
+        evs = [ev for ev in evs if ev.person is person]
+    if "person_or_spouse" in scope:
+        evs = [ev for ev in evs if _same_household(ev.person, person)]
+    if "number" in scope:
+        evs = [ev for ev in evs if ev.event.to == ctx.attempt.to]
     if kinds:
-        return ev.kind in kinds
+        return [ev for ev in evs if ev.kind in kinds]
     if "number_class" in scope:
-        return ctx.target is not None and ev.kind == ctx.target.kind
-    return True
+        kind = ctx.target.kind if ctx.target is not None else None
+        return [ev for ev in evs if ev.kind == kind]
+    return evs
 
 
 def _same_household(a: Owner, b: Owner) -> bool:
@@ -476,17 +499,18 @@ class CapCheck:
         lo = bisect.bisect_left(keys, last - self.rule.days + 1)
         return lo, bisect.bisect_right(keys, last)
 
-    def _failing(self, t: datetime) -> list[Ev]:
-        """For each group at or over the limit, the oldest event that must leave first."""
+    def _failing(self, t: datetime) -> list[Ev | None]:
+        """For each group at or over the limit, the oldest event that must leave first
+        (None under a limit of 0, which no departure can satisfy)."""
         day = self.ctx.day(t)
         limit = self._limit(day)
-        out = []
+        out: list[Ev | None] = []
         for debt, evs, keys in self.groups:
             if self.exempt and self.ctx.consent_covers(self.ctx.person, debt, day):
                 continue
             lo, hi = self._window(keys, t, day)
             if hi - lo >= limit:
-                out.append(evs[lo + max(0, hi - lo - limit)])
+                out.append(evs[hi - limit] if limit > 0 else None)
         return out
 
     def passes(self, t: datetime) -> bool:
@@ -497,7 +521,7 @@ class CapCheck:
             return self.ctx.midnight(self.ctx.day(t) + ONE_DAY)
         if self._limit(self.ctx.day(t)) <= 0:
             return None  # a cap of zero never passes
-        bounds = [self._drop(leaving) for leaving in self._failing(t)]
+        bounds = [self._drop(leaving) for leaving in self._failing(t) if leaving is not None]
         return max(bounds) if bounds else None
 
     def _drop(self, leaving: Ev) -> datetime:
