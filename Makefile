@@ -43,7 +43,7 @@ check: lint typecheck imports verify test
 
 ## bench: benchmarks with their bare baselines (not part of check)
 bench: venv
-	$(BIN)/python tests/benchmarks/bench_decide.py --json bench-results/decide.json
+	$(shell command -v taskset >/dev/null && echo taskset -c 0) $(BIN)/python tests/benchmarks/bench_decide.py --json bench-results/decide.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis bench-results
