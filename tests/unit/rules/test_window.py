@@ -104,8 +104,10 @@ UK_QH_ROWS = [
     # London 20:30 BST = 21:30 CEST in Paris (a candidate zone) -> 08:00 BST next day.
     row("lon-paris-phone-intersection", UK_PARIS, CALL, "2026-06-02T20:30",
         want("defer", "2026-06-03T08:00", "UK-QH"), utc="2026-06-03T07:00Z", **UK),
-    # UK-QH lists call, SMS, e-mail only; voicemail is covered only where listed (SCENARIOS 6).
-    row("lon-voicemail-not-listed", UKB, VM, "2026-06-02T07:00", ALLOW, **UK),
+    # SCENARIOS 7.3 lists call, SMS, e-mail for UK-QH, but CONC 7.9.4R bars any contact at an
+    # unreasonable time: the pack holds voicemail drops to the same hours (contacts less).
+    row("lon-voicemail-held-to-uk-qh", UKB, VM, "2026-06-02T07:00",
+        want("defer", "2026-06-02T08:00", "UK-QH"), utc="2026-06-02T07:00Z", **UK),
 ]  # fmt: skip
 
 MAB, WAB = k.us("MA", NY), k.us("WA", LA)
