@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from outreachd import rulepacks, yamlio
+from outreachd.calendar_overrides import CnOverrideIn
 from outreachd.core import model
 from outreachd.core.calendars import Calendars, CnYearOverride
 from outreachd.core.decide import Policy
@@ -34,15 +34,6 @@ class CollectorIn(_Strict):
 class RulesIn(_Strict):
     packs: tuple[str, ...] = ("rules",)  # files or directories, relative to the config file
     enable_pending: bool = False  # turn on packs whose effective date is pending (NYC)
-
-
-class CnOverrideIn(_Strict):
-    year: int
-    published: bool
-    lunar_new_year: date | None = None
-    spring_festival: tuple[date, date] | None = None
-    breaks: tuple[tuple[date, date], ...] = ()
-    makeup_workdays: tuple[date, ...] = ()
 
 
 class CalendarsIn(_Strict):
@@ -84,14 +75,7 @@ class Config:
 
 def _override(o: CnOverrideIn, located: yamlio.Located, i: int) -> CnYearOverride:
     try:
-        return CnYearOverride(
-            year=o.year,
-            published=o.published,
-            lunar_new_year=o.lunar_new_year,
-            spring_festival=o.spring_festival,
-            breaks=o.breaks,
-            makeup_workdays=o.makeup_workdays,
-        )
+        return o.to_core()
     except ValueError as exc:
         path = ("calendars", "cn_overrides", i)
         line, col = located.where(path)

@@ -19,6 +19,7 @@ import pydantic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from outreachd import yamlio
+from outreachd.calendar_overrides import CnOverrideIn
 from outreachd.core import localtime, model
 from outreachd.core.calendars import CnYearOverride
 
@@ -207,15 +208,6 @@ class CollectorIn(Strict):
     ca_licensed: bool = False
 
 
-class CnOverrideIn(Strict):
-    year: int
-    published: bool
-    lunar_new_year: date | None = None
-    spring_festival: tuple[date, date] | None = None
-    breaks: tuple[tuple[date, date], ...] = ()
-    makeup_workdays: tuple[date, ...] = ()
-
-
 class OverridesIn(Strict):
     CN: tuple[CnOverrideIn, ...] = ()
 
@@ -380,17 +372,6 @@ def _attempt(a: AttemptIn) -> model.Attempt:
     )
 
 
-def _override(o: CnOverrideIn) -> CnYearOverride:
-    return CnYearOverride(
-        year=o.year,
-        published=o.published,
-        lunar_new_year=o.lunar_new_year,
-        spring_festival=o.spring_festival,
-        breaks=o.breaks,
-        makeup_workdays=o.makeup_workdays,
-    )
-
-
 def _convert(s: ScenarioIn, file: str, line: int) -> Scenario:
     borrower = _borrower(s.borrower)
     primary = s.borrower.confirmed_location_tz or s.borrower.residence.tz
@@ -401,7 +382,7 @@ def _convert(s: ScenarioIn, file: str, line: int) -> Scenario:
         profile=s.profile,
         collector=model.Collector(type=s.collector.type, ca_licensed=s.collector.ca_licensed),
         enable_pending=s.enable_pending,
-        cn_overrides=tuple(_override(o) for o in s.calendar_overrides.CN),
+        cn_overrides=tuple(o.to_core() for o in s.calendar_overrides.CN),
         account=model.Account(borrower=borrower, flags=_flags(s.flags)),
         history=tuple(_event(e, primary) for e in s.history),
         attempt=_attempt(s.attempt),
@@ -439,6 +420,11 @@ def _consistency(s: ScenarioIn, base: Path) -> list[tuple[Path, str]]:
     ids = [p.id for p in s.borrower.phones] + [e.id for e in s.borrower.emails]
     if len(ids) != len(set(ids)):
         out.append(((*base, "borrower"), "contact point ids must be unique"))
+    for i, o in enumerate(s.calendar_overrides.CN):
+        try:
+            o.to_core()
+        except ValueError as exc:
+            out.append(((*base, "calendar_overrides", "CN", i), str(exc)))
     exp = s.expected
     if (exp.decision == "defer") != (exp.defer_until_local is not None):
         out.append(

@@ -84,8 +84,22 @@ def test_verify_reason_mismatch_is_only_a_warning(tmp_path: Path) -> None:
             "unknown IANA time zone",
         ),
         (('  title: "call at 07:00 New York"\n', ""), "missing required key 'title'"),
+        (
+            (
+                "  profile: legal\n",
+                "  profile: legal\n  calendar_overrides: {CN: [{year: 2027, published: false}]}\n",
+            ),
+            "calendar_overrides.CN[0]",
+        ),
     ],
-    ids=["unknown-key", "unknown-vocabulary", "dangling-contact", "bad-zone", "missing-field"],
+    ids=[
+        "unknown-key",
+        "unknown-vocabulary",
+        "dangling-contact",
+        "bad-zone",
+        "missing-field",
+        "incomplete-override",
+    ],
 )
 def test_verify_rejects_malformed_files_with_location(
     tmp_path: Path, edit: tuple[str, str], message: str
