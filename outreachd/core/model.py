@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 from enum import StrEnum
 
 FORBID_EXTRA = {"extra": "forbid"}  # read by the YAML loaders' validation; plain data, no import
@@ -301,3 +302,15 @@ class Account:
 
     borrower: Borrower
     flags: Flags = field(default_factory=Flags)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Debt:
+    """One debt (account) of a borrower, as the source gives it."""
+
+    id: str
+    creditor: str
+    balance: Decimal  # exact money, never float
+    currency: str  # ISO 4217
+    days_past_due: int
+    product: str = ""

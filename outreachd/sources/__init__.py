@@ -1,0 +1,1 @@
+"""Account sources: where delinquent accounts come from (CSV, JSON Lines, SQL)."""

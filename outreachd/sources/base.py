@@ -1,0 +1,54 @@
+"""The account-source seam: one record per debt, rejected rows reported, never fatal.
+
+A source yields, in source order, either an `AccountRecord` (a valid debt row, in the
+vocabulary of ../shared/compliance/SCENARIOS.md) or a `Rejected` (a malformed row, with the row
+number, the field and the reason). Bad input never stops a sweep and never loses a good row.
+An unreadable source (missing file, database down) raises `SourceError` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from outreachd.core.model import Borrower, Debt, Flags
+from outreachd.errors import OutreachError
+
+
+class SourceError(OutreachError):
+    """The source cannot be read at all (missing file, database down); retry later."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AccountRecord:
+    """One debt row: the debt, its borrower (shared by the borrower's other debts) and flags."""
+
+    account_id: str  # == debt.id, unique across the source
+    borrower_id: str
+    borrower: Borrower
+    debt: Debt
+    flags: Flags
+    locale: str  # e.g. "en-US", "zh-CN", "en-GB"
+    given_name: str  # for the salutation only; never logged
+    family_name: str
+    payload_json: str  # the canonical JSON-Lines form of the row (sorted keys): stored in the
+    #                    ledger and parsed back with records.parse when a plan is dispatched
+    content_hash: str  # sha256 hex of payload_json: changes iff the row's content changes
+    row: int  # 1-based row (line) number in the source, for logs
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Rejected:
+    """A row that was not accepted, and why (logged as `account_rejected`)."""
+
+    row: int
+    account_id: str | None
+    field: str  # dotted path of the offending field, e.g. "borrower.phones[0].number"
+    reason: str
+
+
+class AccountSource(Protocol):
+    """Reads every account row; each call re-reads the source from the start."""
+
+    def read(self) -> Iterator[AccountRecord | Rejected]: ...
