@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from outreachd.core.calendars import CnYearOverride
 
@@ -15,7 +15,7 @@ class CnOverrideIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     year: int
-    published: bool
+    published: StrictBool
     lunar_new_year: date | None = None
     spring_festival: tuple[date, date] | None = None
     breaks: tuple[tuple[date, date], ...] = ()

@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from outreachd import config, rulepacks, scenarios, verify, yamlio
+from outreachd import config, daemon, inspect_plans, logs, rulepacks, scenarios, verify, yamlio
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -51,6 +52,41 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    logs.configure(json=None if not args.json_logs else True)
+    try:
+        return daemon.Daemon(args.config).run()
+    except yamlio.YamlError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    try:
+        cfg = config.load(args.config)
+    except yamlio.YamlError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    return inspect_plans.show(cfg, at=args.at, account=args.account, out=sys.stdout)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    try:
+        cfg = config.load(args.config)
+    except yamlio.YamlError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    return inspect_plans.export(cfg, since=args.since, out=sys.stdout)
+
+
+def _instant(text: str) -> datetime:
+    """An ISO-8601 instant with an offset or Z (naive is rejected: say which zone)."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs an offset or Z, e.g. 2026-06-02T14:00Z")
+    return value.astimezone(UTC)
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     top = argparse.ArgumentParser(prog="outreachd", description=__doc__)
@@ -69,6 +105,21 @@ def parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check", help="validate the configuration and its rule packs")
     chk.add_argument("--config", required=True, metavar="FILE", help="configuration file")
     chk.set_defaults(func=_cmd_check)
+    run = sub.add_parser("run", help="run the daemon in the foreground (systemd Type=notify)")
+    run.add_argument("--config", required=True, metavar="FILE")
+    run.add_argument("--json-logs", action="store_true", help="JSON logs even on a terminal")
+    run.set_defaults(func=_cmd_run)
+    pln = sub.add_parser("plan", help="what would happen now (or at --at) per account, and why")
+    pln.add_argument("--config", required=True, metavar="FILE")
+    pln.add_argument("--at", type=_instant, help="instant to evaluate at (default: now)")
+    pln.add_argument("--account", help="one account id (default: every planned account)")
+    pln.set_defaults(func=_cmd_plan)
+    led = sub.add_parser("ledger", help="ledger tools")
+    led_sub = led.add_subparsers(dest="ledger_command", required=True)
+    exp = led_sub.add_parser("export", help="audit export of every attempt, JSON Lines")
+    exp.add_argument("--config", required=True, metavar="FILE")
+    exp.add_argument("--since", type=_instant, help="only attempts at or after this instant")
+    exp.set_defaults(func=_cmd_export)
     return top
 
 

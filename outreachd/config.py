@@ -8,11 +8,13 @@ Secrets never live here: they come from the environment or systemd credentials.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from outreachd import rulepacks, yamlio
 from outreachd.calendar_overrides import CnOverrideIn
@@ -28,16 +30,59 @@ class _Strict(BaseModel):
 
 class CollectorIn(_Strict):
     type: model.CollectorType
-    ca_licensed: bool = False
+    ca_licensed: StrictBool = False
 
 
 class RulesIn(_Strict):
     packs: tuple[str, ...] = ("rules",)  # files or directories, relative to the config file
-    enable_pending: bool = False  # turn on packs whose effective date is pending (NYC)
+    enable_pending: StrictBool = False  # turn on packs whose effective date is pending (NYC)
 
 
 class CalendarsIn(_Strict):
     cn_overrides: tuple[CnOverrideIn, ...] = ()
+
+
+class LedgerIn(_Strict):
+    url: str | None = None  # e.g. postgresql+psycopg://outreachd@db/outreachd
+    path: str = "ledger.db"  # SQLite file, relative to state_dir (used when url is absent)
+
+
+class SourceIn(_Strict):
+    kind: Literal["jsonl", "csv", "sql"]
+    path: str | None = None  # jsonl/csv, relative to the config file
+    url_env: str | None = None  # sql: name of the environment variable holding the URL
+    query: str | None = None  # sql
+
+
+class OutboxIn(_Strict):
+    path: str = "outbox.jsonl"  # relative to state_dir
+
+
+class ChannelsIn(_Strict):
+    outbox: OutboxIn = OutboxIn()
+
+
+class CompanyIn(_Strict):
+    """Who the messages say they are from, per borrower country."""
+
+    name: str
+    callback: str  # phone number printed in messages
+    signature: str | None = None  # China: the registered SMS signature, without 【】
+    license: str | None = None  # US: a California collection licence number, if any
+
+
+class CadenceIn(_Strict):
+    channels: tuple[model.Channel, ...] = (model.Channel.SMS, model.Channel.EMAIL)
+    template: str = "first_reminder"
+    wait_days: int = Field(default=3, ge=1)  # after a contact, before the next step
+    max_steps: int = Field(default=3, ge=1)
+
+
+class ScheduleIn(_Strict):
+    sweep_seconds: float = Field(default=60, gt=0)
+    dispatch_seconds: float = Field(default=2, gt=0)
+    batch: int = Field(default=500, ge=1)
+    lease_seconds: float = Field(default=120, gt=0)
 
 
 class ConfigIn(_Strict):
@@ -46,18 +91,35 @@ class ConfigIn(_Strict):
     collectors: dict[model.Country, CollectorIn] = Field(min_length=1)
     rules: RulesIn = RulesIn()
     calendars: CalendarsIn = CalendarsIn()
+    state_dir: str | None = None  # default: $STATE_DIRECTORY, else ./var beside the config file
+    ledger: LedgerIn = LedgerIn()
+    source: SourceIn | None = None
+    channels: ChannelsIn = ChannelsIn()
+    templates: str = "../templates"  # relative to the config file
+    company: dict[model.Country, CompanyIn] = {}
+    cadence: CadenceIn = CadenceIn()
+    schedule: ScheduleIn = ScheduleIn()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Config:
-    """A validated configuration with its rule packs loaded."""
+    """A validated configuration with its rule packs loaded and its paths resolved."""
 
     file: Path
     profile: model.Profile
     collectors: dict[model.Country, model.Collector]
     packs: tuple[Pack, ...]
-    enable_pending: bool
+    enable_pending: StrictBool
     calendars: Calendars
+    state_dir: Path
+    ledger_url: str
+    source: SourceIn | None
+    source_path: Path | None
+    outbox: Path
+    templates: Path
+    company: dict[model.Country, CompanyIn]
+    cadence: CadenceIn
+    schedule: ScheduleIn
 
     def policy(self, country: model.Country) -> Policy | None:
         """The decision policy for borrowers in `country`, or None if we do not collect there."""
@@ -106,12 +168,39 @@ def _pack_paths(raw: ConfigIn, base: Path, located: yamlio.Located) -> list[Path
     return paths
 
 
-def load(path: str | os.PathLike[str]) -> Config:
+def _state_dir(raw: ConfigIn, file: Path, env: Mapping[str, str]) -> Path:
+    """state_dir from the file, else systemd's $STATE_DIRECTORY, else ./var by the config."""
+    if raw.state_dir:
+        return (file.parent / raw.state_dir).resolve()
+    if env.get("STATE_DIRECTORY"):
+        return Path(env["STATE_DIRECTORY"].split(":")[0])
+    return (file.parent / "var").resolve()
+
+
+def _semantics(raw: ConfigIn, located: yamlio.Located) -> list[yamlio.Problem]:
+    """Cross-field checks the schema cannot express."""
+    problems = []
+    src = raw.source
+    if src is not None:
+        need = ("url_env", "query") if src.kind == "sql" else ("path",)
+        for key in need:
+            if getattr(src, key) is None:
+                line, col = located.where(("source",))
+                problems.append(
+                    yamlio.Problem(
+                        located.file, line, col, ("source", key), f"required for kind {src.kind}"
+                    )
+                )
+    return problems
+
+
+def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
     """Read and validate a configuration and the packs it selects; YamlError lists all problems."""
     file = Path(path)
     located = yamlio.load_file(file)
     raw = _parse(located)
-    problems: list[yamlio.Problem] = []
+    env = os.environ if env is None else env
+    problems: list[yamlio.Problem] = _semantics(raw, located)
     overrides: list[CnYearOverride] = []
     for i, o in enumerate(raw.calendars.cn_overrides):
         try:
@@ -125,8 +214,20 @@ def load(path: str | os.PathLike[str]) -> Config:
         problems.extend(exc.problems)
     if problems:
         raise yamlio.YamlError(problems)
+    state_dir = _state_dir(raw, file, env)
     return Config(
         file=file,
+        state_dir=state_dir,
+        ledger_url=raw.ledger.url or f"sqlite:///{state_dir / raw.ledger.path}",
+        source=raw.source,
+        source_path=(file.parent / raw.source.path).resolve()
+        if raw.source and raw.source.path
+        else None,
+        outbox=state_dir / raw.channels.outbox.path,
+        templates=(file.parent / raw.templates).resolve(),
+        company=dict(raw.company),
+        cadence=raw.cadence,
+        schedule=raw.schedule,
         profile=raw.profile,
         collectors={
             country: model.Collector(type=c.type, ca_licensed=c.ca_licensed)

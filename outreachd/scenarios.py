@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from outreachd import yamlio
 from outreachd.calendar_overrides import CnOverrideIn
@@ -64,10 +64,10 @@ class PhoneIn(Strict):
     kind: model.PhoneKind
     tz: Zone | None = None
     owner: model.Owner = model.Owner.BORROWER
-    tcpa_consent: bool = False
+    tcpa_consent: StrictBool = False
     rnd: Literal["yes", "no"] | None = None
-    regf_text_ok: bool = False
-    nyc_written_consent: bool = False
+    regf_text_ok: StrictBool = False
+    nyc_written_consent: StrictBool = False
 
 
 class EmailIn(Strict):
@@ -75,7 +75,7 @@ class EmailIn(Strict):
     kind: model.EmailKind
     owner: model.Owner = model.Owner.BORROWER
     regf_procedure: model.RegfProcedure = model.RegfProcedure.NONE
-    nyc_written_consent: bool = False
+    nyc_written_consent: StrictBool = False
 
 
 class ResidenceIn(Strict):
@@ -114,19 +114,19 @@ class PromiseIn(Strict):
 class CallbackIn(Strict):
     from_: DateTimeText = Field(alias="from")
     to: DateTimeText
-    recorded: bool = False
+    recorded: StrictBool = False
 
 
 class FlagsIn(Strict):
-    cease_written: bool = False
-    attorney_represented: bool = False
-    written_dispute_pending: bool = False
-    original_creditor_request_pending: bool = False
-    oral_dispute: bool = False
-    dispute_any_form: bool = False
-    bankruptcy_filed: bool = False
-    time_barred: bool = False
-    employer_prohibits: bool = False
+    cease_written: StrictBool = False
+    attorney_represented: StrictBool = False
+    written_dispute_pending: StrictBool = False
+    original_creditor_request_pending: StrictBool = False
+    oral_dispute: StrictBool = False
+    dispute_any_form: StrictBool = False
+    bankruptcy_filed: StrictBool = False
+    time_barred: StrictBool = False
+    employer_prohibits: StrictBool = False
     medium_opt_outs: frozenset[model.Channel] = frozenset()
     address_opt_outs: frozenset[
         Annotated[str, Field(pattern=r"^(call|voicemail|sms|email):.+$")]
@@ -134,17 +134,17 @@ class FlagsIn(Strict):
     tcpa_revoked: frozenset[str] = frozenset()
     inconvenient_windows: tuple[WindowIn, ...] = ()
     direct_consents: tuple[ConsentIn, ...] = ()
-    breathing_space: bool = False
-    mental_capacity_concern: bool = False
-    vulnerable: bool = False
-    hardship: bool = False
+    breathing_space: StrictBool = False
+    mental_capacity_concern: StrictBool = False
+    vulnerable: StrictBool = False
+    hardship: StrictBool = False
     promise_to_pay: PromiseIn | None = None
     callback_requests: tuple[CallbackIn, ...] = ()
-    lost_contact: bool = False
-    instalment_plan_active: bool = False
-    complaint_open: bool = False
-    deceased_or_incapacitated: bool = False
-    litigation_started: bool = False
+    lost_contact: StrictBool = False
+    instalment_plan_active: StrictBool = False
+    complaint_open: StrictBool = False
+    deceased_or_incapacitated: StrictBool = False
+    litigation_started: StrictBool = False
 
 
 ScenarioOutcome = Literal[
@@ -170,13 +170,13 @@ class EventIn(Strict):
 
 class TemplateIn(Strict):
     class_: model.TemplateClass = Field(default=model.TemplateClass.COLLECTION, alias="class")
-    has_opt_out: bool = True
-    has_dc_disclosure: bool = True
-    lcm_only: bool = True
-    ca_license_number: bool = True
-    has_signature: bool = True
-    threatens_suit: bool = False
-    has_prohibited_terms: bool = False
+    has_opt_out: StrictBool = True
+    has_dc_disclosure: StrictBool = True
+    lcm_only: StrictBool = True
+    ca_license_number: StrictBool = True
+    has_signature: StrictBool = True
+    threatens_suit: StrictBool = False
+    has_prohibited_terms: StrictBool = False
     rendered_length: Annotated[int, Field(ge=0)] | None = None
 
 
@@ -205,7 +205,7 @@ class ExpectedIn(Strict):
 
 class CollectorIn(Strict):
     type: model.CollectorType
-    ca_licensed: bool = False
+    ca_licensed: StrictBool = False
 
 
 class OverridesIn(Strict):
@@ -217,7 +217,7 @@ class ScenarioIn(Strict):
     title: str
     profile: model.Profile
     collector: CollectorIn
-    enable_pending: bool = False
+    enable_pending: StrictBool = False
     calendar_overrides: OverridesIn = OverridesIn()
     borrower: BorrowerIn
     flags: FlagsIn = FlagsIn()
@@ -248,7 +248,7 @@ class Scenario:
     line: int
     profile: model.Profile
     collector: model.Collector
-    enable_pending: bool
+    enable_pending: StrictBool
     cn_overrides: tuple[CnYearOverride, ...]
     account: model.Account
     history: tuple[model.Event, ...]

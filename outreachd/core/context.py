@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from operator import attrgetter
@@ -100,7 +101,7 @@ def _covers(consent: DirectConsent, person: Owner, debt: str | None, day: date) 
 
 def build(
     account: Account,
-    history: tuple[Event, ...] | list[Event],
+    history: Sequence[Event],
     attempt: Attempt,
     at: datetime,
     *,

@@ -9,6 +9,7 @@ passes is the earliest lawful one; no minute-by-minute scan.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -153,7 +154,7 @@ def _select(packs: tuple[Pack, ...], sel: Selector) -> ActiveRules:
 
 def decide(
     account: Account,
-    history: tuple[Event, ...] | list[Event],
+    history: Sequence[Event],
     attempt: Attempt,
     at: datetime,
     policy: Policy,

@@ -1,0 +1,44 @@
+"""The channel seam: send one rendered message to one contact point, say what happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from outreachd.core.model import Outcome
+from outreachd.errors import OutreachError
+from outreachd.render import Message
+
+
+class SendError(OutreachError):
+    """Sending failed; `sent_unknown` says whether the provider may have sent it anyway."""
+
+    def __init__(self, message: str, *, sent_unknown: bool, provider_code: str | None = None):
+        super().__init__(message)
+        self.sent_unknown = sent_unknown
+        self.provider_code = provider_code
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Envelope:
+    """Everything a channel needs to deliver one attempt."""
+
+    attempt_id: str
+    account_id: str
+    borrower_id: str
+    debts: tuple[str, ...]
+    contact_id: str
+    address: str  # E.164 number or e-mail address: never logged unmasked
+    sent_at: datetime
+    message: Message
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Receipt:
+    outcome: Outcome
+    provider_id: str | None = None
+
+
+class Channel(Protocol):
+    def send(self, envelope: Envelope) -> Receipt: ...

@@ -1,0 +1,70 @@
+"""Channel choice: which of a step's candidate contacts to make, and when (pure).
+
+The candidates come in the operator's preference order (channel first, then contact point).
+The first one allowed now wins; otherwise the one whose earliest lawful instant is soonest
+(ties keep preference order); if every candidate is blocked, the step is blocked with the
+reasons of all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from outreachd.core import decide as core
+from outreachd.core.model import Account, Attempt, Channel, Event, TemplateMeta
+
+NO_CONTACT_POINT = "NO-CONTACT-POINT"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Option:
+    """One way to make the step's contact: a channel, a contact point and its message."""
+
+    channel: Channel
+    contact_id: str
+    template: str  # template id
+    meta: TemplateMeta
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Choice:
+    option: Option | None  # None when every option is blocked (or there is none)
+    decision: core.Decision
+    considered: tuple[tuple[Option, core.Decision], ...]
+
+
+def choose(
+    account: Account,
+    debts: tuple[str, ...],
+    history: Sequence[Event],
+    options: Sequence[Option],
+    *,
+    at: datetime,
+    policy: core.Policy,
+) -> Choice:
+    """The option to use at or after `at`, with the decision that made it."""
+    results = tuple(
+        (o, core.decide(account, history, _attempt(o, debts), at, policy)) for o in options
+    )
+    for option, decision in results:
+        if isinstance(decision, core.Allow):
+            return Choice(option=option, decision=decision, considered=results)
+    deferred = [(o, d) for o, d in results if isinstance(d, core.Defer)]
+    if deferred:
+        option, decision = min(deferred, key=lambda od: od[1].until)
+        return Choice(option=option, decision=decision, considered=results)
+    return Choice(option=None, decision=_all_blocked(results), considered=results)
+
+
+def _attempt(option: Option, debts: tuple[str, ...]) -> Attempt:
+    return Attempt(channel=option.channel, to=option.contact_id, debts=debts, template=option.meta)
+
+
+def _all_blocked(results: tuple[tuple[Option, core.Decision], ...]) -> core.Block:
+    if not results:
+        facts = core.Facts(primary_zone="", candidate_zones=(), packs=())
+        return core.Block(reasons=(NO_CONTACT_POINT,), facts=facts)
+    reasons = dict.fromkeys(r for _, d in results for r in getattr(d, "reasons", ()))
+    return core.Block(reasons=tuple(reasons), facts=results[0][1].facts)

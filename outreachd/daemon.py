@@ -1,0 +1,186 @@
+"""`outreachd run`: the long-running service (systemd Type=notify).
+
+APScheduler 3 is the clock, not the queue: it runs two in-memory jobs (sweep, dispatcher
+tick) with coalescing, one instance each and a deliberate misfire grace. Every scheduled send
+lives in the ledger's plans table.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+from types import FrameType
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from outreachd import clock, config, logs, systemd, wiring, yamlio
+from outreachd.errors import OutreachError
+from outreachd.sweep import sweep
+
+
+class Daemon:
+    def __init__(self, config_path: str) -> None:
+        self.config_path = config_path
+        self.log = logs.get_logger("outreachd")
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.stop = threading.Event()
+        self.reload = threading.Event()
+        self.services: wiring.Services | None = None
+        self.watchdog = systemd.watchdog_interval()
+        self._last_ping = 0.0
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Load and check everything; only then tell systemd we are ready."""
+        cfg = config.load(self.config_path)
+        services = wiring.build(cfg, owner=self.owner, log=self.log)
+        version = services.ledger.migrate()
+        recovered = services.ledger.recover_sending(clock.now())
+        self.services = services
+        self.log.info(
+            "daemon_started",
+            config=str(cfg.file),
+            ledger_schema=version,
+            recovered_unknown=recovered,
+            packs=[f"{p.id}@{p.version}" for p in cfg.packs],
+        )
+        systemd.notify("READY=1", systemd.status("running"))
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT; SIGHUP reloads. Returns the exit code."""
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        self.start()
+        scheduler = self._scheduler()
+        scheduler.start()
+        try:
+            while not self.stop.wait(0.2):
+                if self.reload.is_set():
+                    self.reload.clear()
+                    self._reload()
+        finally:
+            systemd.notify("STOPPING=1")
+            self.log.info("daemon_stopping")
+            scheduler.shutdown(wait=True)  # in-flight sends finish; nothing new is claimed
+            assert self.services is not None
+            self.services.ledger.close()
+            self.log.info("daemon_stopped")
+        return 0
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stop.set()
+
+    def _on_hup(self, signum: int, frame: FrameType | None) -> None:
+        self.reload.set()
+
+    def _reload(self) -> None:
+        """Re-read and validate the config; swap atomically, or keep the old one."""
+        systemd.notify(systemd.RELOADING, *systemd.monotonic())
+        try:
+            cfg = config.load(self.config_path)
+            assert self.services is not None
+            same_db = cfg.ledger_url == self.services.config.ledger_url
+            ledger = self.services.ledger if same_db else None
+            new = wiring.build(cfg, owner=self.owner, log=self.log, ledger=ledger)
+            new.ledger.migrate()
+        except (yamlio.YamlError, OutreachError) as exc:
+            self.log.error("config_reload_failed", problems=str(exc).splitlines())
+            systemd.notify("READY=1")
+            return
+        old, self.services = self.services, new
+        if not same_db:
+            old.ledger.close()
+        self.log.info("config_reloaded", config=str(cfg.file))
+        systemd.notify("READY=1")
+
+    # ------------------------------------------------------------------ jobs
+    def _scheduler(self) -> BackgroundScheduler:
+        assert self.services is not None
+        sched = self.services.config.schedule
+        s = BackgroundScheduler(timezone="UTC")
+        common = {"coalesce": True, "max_instances": 1, "replace_existing": True}
+        s.add_job(
+            self._sweep_job,
+            "interval",
+            seconds=sched.sweep_seconds,
+            id="sweep",
+            next_run_time=clock.machine_now(),
+            misfire_grace_time=int(sched.sweep_seconds),
+            **common,
+        )
+        s.add_job(
+            self._dispatch_job,
+            "interval",
+            seconds=sched.dispatch_seconds,
+            id="dispatch",
+            next_run_time=clock.machine_now(),
+            misfire_grace_time=max(1, int(sched.dispatch_seconds)),
+            **common,
+        )
+        return s
+
+    def _sweep_job(self) -> None:
+        try:
+            self._sweep()
+        except Exception:  # a job must log, never die silently
+            self.log.exception("job_failed", job="sweep")
+
+    def _dispatch_job(self) -> None:
+        try:
+            self._dispatch()
+        except Exception:
+            self.log.exception("job_failed", job="dispatch")
+
+    def _sweep(self) -> None:
+        services = self.services
+        if services is None or services.source is None or self.stop.is_set():
+            return
+        started = time.monotonic()
+        try:
+            stats = sweep(
+                source=services.source, ledger=services.ledger, now=clock.now(), log=self.log
+            )
+        except OutreachError as exc:  # source unreadable, ledger down: retry next interval
+            self.log.error("sweep_failed", error=str(exc))
+            return
+        self.log.info(
+            "sweep_finished",
+            duration_s=round(time.monotonic() - started, 3),
+            read=stats.read,
+            rejected=stats.rejected,
+            new=stats.new,
+            changed=stats.changed,
+            unchanged=stats.unchanged,
+            planned=stats.planned,
+            retired=stats.retired,
+        )
+
+    def _dispatch(self) -> None:
+        services = self.services
+        if services is None or self.stop.is_set():
+            return
+        try:
+            stats = services.dispatcher.tick(clock.now(), stopping=self.stop.is_set)
+        except OutreachError as exc:  # the ledger is unreachable: send nothing, retry
+            self.log.error("dispatch_failed", error=str(exc))
+            return
+        if stats.claimed:
+            self.log.info("dispatch_finished", **_stats(stats))
+        self._ping()
+
+    def _ping(self) -> None:
+        if self.watchdog is None:
+            return
+        now = time.monotonic()
+        if now - self._last_ping >= self.watchdog / 2:
+            systemd.notify("WATCHDOG=1")
+            self._last_ping = now
+
+
+def _stats(stats: Any) -> dict[str, object]:
+    return {k: getattr(stats, k) for k in stats.__slots__ if k != "by_reason"}

@@ -1,0 +1,83 @@
+"""`outreachd plan` and `outreachd ledger export`: read-only views for operators and auditors."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TextIO
+
+from outreachd import clock, messages
+from outreachd.config import Config
+from outreachd.core import decide as core
+from outreachd.core import localtime, planner
+from outreachd.core.model import Account
+from outreachd.dispatch import HISTORY
+from outreachd.ledger.store import Ledger
+from outreachd.render import Renderer
+from outreachd.sources import records
+
+
+def show(cfg: Config, *, at: datetime | None, account: str | None, out: TextIO) -> int:
+    """One line per account: the plan, then what the engine decides at `at` and why."""
+    when = at or clock.now()
+    ledger = Ledger(cfg.ledger_url)
+    try:
+        ids = [account] if account else [p.account_id for p in ledger.plans()]
+        renderer = Renderer(cfg.templates)
+        missing = 0
+        for account_id in ids:
+            line = _line(cfg, ledger, renderer, account_id, when)
+            missing += line is None
+            out.write((line or f"{account_id}: not in the ledger") + "\n")
+        return 1 if missing and account else 0
+    finally:
+        ledger.close()
+
+
+def _line(
+    cfg: Config, ledger: Ledger, renderer: Renderer, account_id: str, at: datetime
+) -> str | None:
+    payload = ledger.account_payload(account_id)
+    if payload is None:
+        return None
+    rec = records.parse_payload(payload)
+    plan = ledger.plan(account_id)
+    head = f"{account_id} plan={plan.status if plan else 'none'} step={plan.step if plan else 0}"
+    policy = cfg.policy(rec.borrower.residence.country)
+    if policy is None:
+        return f"{head}: block [NO-COLLECTOR-FOR-COUNTRY]"
+    opts = [o for o, _ in messages.options(rec, cfg, renderer)]
+    acct = Account(borrower=rec.borrower, flags=rec.flags)
+    with ledger.borrower_txn(rec.borrower_id) as txn:
+        history = txn.history(at - HISTORY)
+    choice = planner.choose(acct, (rec.account_id,), history, opts, at=at, policy=policy)
+    return f"{head}: {_describe(choice)}"
+
+
+def _describe(choice: planner.Choice) -> str:
+    d, o = choice.decision, choice.option
+    target = f"{o.channel.value}:{o.contact_id} {o.template}" if o else ""
+    zones = ",".join(d.facts.candidate_zones)
+    match d:
+        case core.Allow():
+            return f"allow {target} (zones {zones})"
+        case core.Defer():
+            local = localtime.local(d.until, localtime.zone(d.facts.primary_zone))
+            return (
+                f"defer {target} until {local:%Y-%m-%dT%H:%M} {d.facts.primary_zone} "
+                f"({d.until:%Y-%m-%dT%H:%MZ}) [{', '.join(d.reasons)}] (zones {zones})"
+            )
+        case core.Block():
+            return f"block [{', '.join(d.reasons)}]"
+    return "?"
+
+
+def export(cfg: Config, *, since: datetime | None, out: TextIO) -> int:
+    """Every attempt as one JSON object per line, oldest first."""
+    ledger = Ledger(cfg.ledger_url)
+    try:
+        for row in ledger.export(since):
+            out.write(json.dumps(row, ensure_ascii=False, sort_keys=True, default=str) + "\n")
+    finally:
+        ledger.close()
+    return 0

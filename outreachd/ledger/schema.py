@@ -1,0 +1,335 @@
+"""The ledger's tables, its forward-only migrations and the engine set-up they rely on.
+
+One SQLAlchemy Core schema serves SQLite (the embedded default: a file in WAL mode) and
+PostgreSQL. Instants are stored as integer microseconds since the Unix epoch on both, so ordering
+and range queries are plain integer comparisons and no driver ever guesses a time zone.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Dialect,
+    Engine,
+    Executable,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Row,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
+from sqlalchemy.types import TypeDecorator
+
+from outreachd.errors import OutreachError
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+MIGRATION_LOCK = 0x6F75747265616368  # "outreach": the advisory-lock key guarding migrate()
+SQLITE_BUSY_TIMEOUT_MS = 5000
+WRITE = "ledger_write"  # execution option: this transaction will write (SQLite: BEGIN IMMEDIATE)
+JSON_COLUMNS = frozenset({"debts", "rule_ids", "packs", "reasons", "value"})
+
+
+class LedgerError(OutreachError):
+    """The ledger database is unreachable or a statement failed; retry later."""
+
+
+@contextmanager
+def translate() -> Iterator[None]:
+    """SQLAlchemy errors become LedgerError; a naive datetime stays the caller's ValueError."""
+    try:
+        yield
+    except StatementError as exc:
+        if isinstance(exc.orig, ValueError) and not isinstance(exc, DBAPIError):
+            raise exc.orig from None
+        raise LedgerError(f"ledger database error: {exc.orig or exc}") from exc
+    except SQLAlchemyError as exc:
+        raise LedgerError(f"ledger database error: {exc}") from exc
+
+
+def to_micros(value: datetime) -> int:
+    """Microseconds since the epoch of an aware instant; a naive datetime is a ValueError."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: the ledger stores aware UTC instants only")
+    return (value - EPOCH) // _MICRO
+
+
+def from_micros(value: int) -> datetime:
+    """The aware UTC instant `value` microseconds after the epoch."""
+    return EPOCH + timedelta(microseconds=value)
+
+
+class UTCTimestamp(TypeDecorator[datetime]):
+    """An aware UTC instant stored as BIGINT microseconds since the epoch."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> int | None:
+        return None if value is None else to_micros(value)
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else from_micros(value)
+
+
+metadata = MetaData()
+
+schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", Text, primary_key=True),
+    Column("borrower_id", Text, nullable=False, index=True),
+    Column("content_hash", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("first_seen_at", UTCTimestamp, nullable=False),
+    Column("updated_at", UTCTimestamp, nullable=False),
+)
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("account_id", Text, ForeignKey("accounts.account_id"), primary_key=True),
+    Column("borrower_id", Text, nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # due | blocked | done
+    Column("channel", Text),
+    Column("contact_id", Text),
+    Column("template", Text),
+    Column("next_due_at", UTCTimestamp),
+    Column("reasons", Text, nullable=False),  # JSON list of strings
+    Column("lease_owner", Text),
+    Column("lease_until", UTCTimestamp),
+    Column("updated_at", UTCTimestamp, nullable=False),
+    # account_id last: due plans come out of the index already in (next_due_at, account_id) order
+    Index("ix_plans_status_due", "status", "next_due_at", "account_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Text, primary_key=True),  # the attempt id, uuid4 hex
+    Column("borrower_id", Text, nullable=False),
+    Column("account_id", Text),
+    Column("debts", Text, nullable=False),  # JSON list
+    Column("at", UTCTimestamp, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("contact_id", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # sending|sent|delivered|failed|unknown|inbound
+    Column("initiator", Text, nullable=False),
+    Column("dialer", Text, nullable=False),
+    Column("person", Text, nullable=False),
+    Column("party", Text, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("template", Text),
+    Column("locale", Text),
+    Column("rule_ids", Text, nullable=False),  # JSON list
+    Column("packs", Text, nullable=False),  # JSON list
+    Column("provider_id", Text),
+    Column("created_at", UTCTimestamp, nullable=False),
+    Column("updated_at", UTCTimestamp, nullable=False),
+    Index("ix_events_borrower_at", "borrower_id", "at"),
+    Index(
+        "ux_events_provider_id",
+        "provider_id",
+        unique=True,
+        sqlite_where=text("provider_id IS NOT NULL"),
+        postgresql_where=text("provider_id IS NOT NULL"),
+    ),
+    Index("ix_events_status", "status"),  # recover_sending finds the few 'sending' rows
+)
+
+flags = Table(
+    "flags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("borrower_id", Text, nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("value", Text, nullable=False),  # JSON
+    Column("source", Text, nullable=False),
+    Column("at", UTCTimestamp, nullable=False),
+)
+
+handoffs = Table(
+    "handoffs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("borrower_id", Text, nullable=False, index=True),
+    Column("account_id", Text),
+    Column("kind", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="open"),
+    Column("created_at", UTCTimestamp, nullable=False),
+)
+
+
+def _v1_initial(conn: Connection) -> None:
+    """Version 1: the five tables and their indexes."""
+    metadata.create_all(conn, tables=[accounts, plans, events, flags, handoffs])
+
+
+# Forward-only: append, never edit or reorder; migration i brings the schema to version i + 1.
+# A later migration must spell out its own DDL (ALTER TABLE ...), not lean on `metadata`.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial]
+LATEST = len(MIGRATIONS)
+
+
+def create_ledger_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout, foreign keys and explicit BEGINs."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        kwargs["pool_pre_ping"] = True
+        if "connect_timeout" not in parsed.query:
+            kwargs["connect_args"] = {"connect_timeout": 10}
+    engine = create_engine(parsed, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # the driver emits no BEGIN of its own; _sqlite_begin does
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        _enable_wal(cursor)
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _enable_wal(cursor: Any) -> None:
+    # Switching a new file to WAL can fail with "database is locked" at once, without waiting for
+    # busy_timeout, while other connections open it at the same moment: retry for up to ~5 s.
+    for attempt in range(60):
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 59:
+                raise
+            time.sleep(min(0.1, 0.001 * 2**attempt))
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A writer takes the write lock up front, so it waits (busy_timeout) instead of failing on a
+    # read-to-write upgrade, and serialises with every other writer across processes.
+    write = conn.get_execution_options().get(WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@contextmanager
+def write_txn(engine: Engine, lock_key: int | str | None = None) -> Iterator[Connection]:
+    """A writing transaction; on PostgreSQL optionally under a transaction advisory lock.
+
+    An int `lock_key` is used as is, a str is hashed with hashtextextended. SQLite needs no key:
+    BEGIN IMMEDIATE already serialises all writers.
+    """
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE: True})
+        with conn.begin():
+            if conn.dialect.name == "postgresql" and lock_key is not None:
+                _advisory_xact_lock(conn, lock_key)
+            yield conn
+
+
+def _advisory_xact_lock(conn: Connection, key: int | str) -> None:
+    if isinstance(key, int):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    else:
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
+
+
+def current_version(conn: Connection) -> int:
+    """The schema version recorded in `conn`'s database (0 when none)."""
+    schema_version.create(conn, checkfirst=True)
+    found = conn.execute(select(schema_version.c.version)).scalar()
+    return int(found) if found is not None else 0
+
+
+def migrate(engine: Engine) -> int:
+    """Apply the missing migrations in one transaction; return the resulting version."""
+    with write_txn(engine, MIGRATION_LOCK) as conn:
+        version = current_version(conn)
+        if version > LATEST:
+            raise ValueError(f"ledger schema version {version} is newer than this code ({LATEST})")
+        for step in MIGRATIONS[version:]:
+            step(conn)
+        if version == 0:
+            conn.execute(schema_version.insert().values(version=LATEST))
+        elif version < LATEST:
+            conn.execute(schema_version.update().values(version=LATEST))
+        return LATEST
+
+
+def upsert(dialect: str, table: Table, keep: Iterable[str] = ()) -> Executable:
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE every column but the key and `keep`."""
+    key = next(iter(table.primary_key.columns)).name
+    skip = {key, *keep}
+    if dialect == "postgresql":
+        pg = pg_insert(table)
+        set_pg = {c.name: c for c in pg.excluded if c.name not in skip}
+        return pg.on_conflict_do_update(index_elements=[key], set_=set_pg)
+    lite = sqlite_insert(table)
+    set_lite = {c.name: c for c in lite.excluded if c.name not in skip}
+    return lite.on_conflict_do_update(index_elements=[key], set_=set_lite)
+
+
+def write_batches(
+    engine: Engine, stmt: Executable, rows: Iterable[dict[str, object]], size: int
+) -> None:
+    """Execute `stmt` for `rows`, `size` rows per executemany and per transaction."""
+    batch: list[dict[str, object]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            with translate(), write_txn(engine) as conn:
+                conn.execute(stmt, batch)
+            batch = []
+    if batch:
+        with translate(), write_txn(engine) as conn:
+            conn.execute(stmt, batch)
+
+
+def jsonable(record: str, row: Row[Any]) -> dict[str, object]:
+    """A row for auditors: instants as ISO-8601 UTC with "Z", JSON columns decoded."""
+    out: dict[str, object] = {"record": record}
+    for key, value in row._mapping.items():
+        if isinstance(value, datetime):
+            out[key] = value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        elif key in JSON_COLUMNS:
+            out[key] = json.loads(value)
+        else:
+            out[key] = value
+    return out
+
+
+def export_key(item: dict[str, object]) -> tuple[str, str, str]:
+    """Sort key of an exported row: instant, record kind, id (integer ids zero-padded)."""
+    ident = item["id"]
+    return str(item["at"]), str(item["record"]), ident if isinstance(ident, str) else f"{ident:020}"

@@ -1,0 +1,357 @@
+"""The ledger: the daemon's only durable state (accounts, plans, attempts, flags, hand-offs).
+
+Every method takes `now` where time matters and never reads the clock. Attempts follow the
+at-most-once protocol of design.md section 3: reserved as 'sending' (committed) before the provider
+is called, then moved forward by `record`; a crash in between leaves 'unknown', which counts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, insert, or_, select, update
+
+from outreachd.core.model import Channel, Dialer, Event, Initiator, Outcome, Owner, Party, Purpose
+from outreachd.ledger import schema
+from outreachd.ledger.schema import LedgerError, accounts, events, flags, handoffs, plans
+from outreachd.sources.base import AccountRecord
+
+PLAN_STATUSES = frozenset({"due", "blocked", "done"})
+# record(status) applies only from these current statuses: nothing moves backwards, and the
+# terminal 'failed' / 'delivered' (and 'inbound') are never overwritten by anything else.
+# What an attempt counts as while its fate is open, or once it provably failed.
+_STATUS_OUTCOME = {"sending": Outcome.UNKNOWN, "unknown": Outcome.UNKNOWN, "failed": Outcome.FAILED}
+_LEASE = ("lease_owner", "lease_until")  # upserting a plan leaves its lease alone
+_RECORD_FROM: dict[str, tuple[str, ...]] = {
+    "unknown": ("sending", "unknown"),
+    "sent": ("sending", "unknown", "sent"),
+    "failed": ("sending", "unknown", "sent", "failed"),
+    "delivered": ("sending", "unknown", "sent", "delivered"),
+}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Plan:
+    account_id: str
+    borrower_id: str
+    step: int
+    status: str  # due | blocked | done
+    channel: str | None
+    contact_id: str | None
+    template: str | None
+    next_due_at: datetime | None
+    reasons: tuple[str, ...]
+    updated_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SyncResult:
+    new: list[str]
+    changed: list[str]
+    unchanged: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Attempt:
+    """One reserved outbound attempt (`id`: uuid4 hex, chosen by the caller)."""
+
+    id: str
+    borrower_id: str
+    account_id: str | None
+    debts: tuple[str, ...]
+    at: datetime
+    channel: str
+    contact_id: str
+    template: str | None
+    locale: str | None
+    rule_ids: tuple[str, ...]
+    packs: tuple[str, ...]
+    dialer: str = "manual"
+    person: str = "borrower"  # "" = the owner of contact_id
+    purpose: str = "collection"
+
+
+def _plan_row(plan: Plan) -> dict[str, object]:
+    if plan.status not in PLAN_STATUSES:
+        raise ValueError(f"plan status {plan.status!r} is not one of {sorted(PLAN_STATUSES)}")
+    row: dict[str, object] = {f.name: getattr(plan, f.name) for f in fields(Plan)}
+    row["reasons"] = json.dumps(list(plan.reasons))
+    return row
+
+
+def _plan(row: Row[Any]) -> Plan:
+    values = {f.name: row._mapping[f.name] for f in fields(Plan)}
+    values["reasons"] = tuple(json.loads(row.reasons))
+    return Plan(**values)
+
+
+def _event_row(attempt: Attempt, now: datetime) -> dict[str, object]:
+    Channel(attempt.channel), Dialer(attempt.dialer), Purpose(attempt.purpose)  # validate
+    if attempt.person:
+        Owner(attempt.person)
+    row: dict[str, object] = {f.name: getattr(attempt, f.name) for f in fields(Attempt)}
+    row.update(
+        {key: json.dumps(list(getattr(attempt, key))) for key in ("debts", "rule_ids", "packs")}
+    )
+    row.update(status="sending", outcome=Outcome.UNKNOWN.value, provider_id=None)
+    row.update(initiator=Initiator.COLLECTOR.value, party=Party.SELF.value)
+    row.update(created_at=now, updated_at=now)
+    return row
+
+
+def _event(row: Row[Any]) -> Event:
+    """A ledger row as the rules see it; an attempt of unknown fate counts as made."""
+    outcome = _STATUS_OUTCOME.get(row.status) or Outcome(row.outcome)
+    return Event(
+        at=row.at, channel=Channel(row.channel), to=row.contact_id, outcome=outcome,
+        initiator=Initiator(row.initiator), dialer=Dialer(row.dialer),
+        debts=tuple(json.loads(row.debts)), person=Owner(row.person) if row.person else None,
+        party=Party(row.party), purpose=Purpose(row.purpose),
+    )  # fmt: skip
+
+
+class BorrowerTxn:
+    """One open transaction holding the borrower's lock; see Ledger.borrower_txn."""
+
+    def __init__(self, conn: Connection, borrower_id: str) -> None:
+        self._conn, self.borrower_id = conn, borrower_id
+
+    def history(self, since: datetime) -> list[Event]:
+        """This borrower's events at or after `since`, oldest first, as core Events."""
+        query = (
+            select(events)
+            .where(events.c.borrower_id == self.borrower_id, events.c.at >= since)
+            .order_by(events.c.at, events.c.id)
+        )
+        with schema.translate():
+            return [_event(row) for row in self._conn.execute(query)]
+
+    def reserve(self, attempt: Attempt, now: datetime) -> None:
+        """Insert the attempt as 'sending' (outcome 'unknown'); it counts from this moment."""
+        if attempt.borrower_id != self.borrower_id:
+            raise ValueError(f"attempt {attempt.id} is not for borrower {self.borrower_id}")
+        with schema.translate():
+            self._conn.execute(insert(events), [_event_row(attempt, now)])
+
+    def save_plan(self, plan: Plan) -> None:
+        """Upsert one plan in this transaction (its lease is left as it is)."""
+        with schema.translate():
+            stmt = schema.upsert(self._conn.dialect.name, plans, keep=_LEASE)
+            self._conn.execute(stmt, [_plan_row(plan)])
+
+    def add_flag(self, name: str, value: object, source: str, now: datetime) -> None:
+        """Record a flag the daemon raised itself (an opt-out, hardship from a reply)."""
+        row = {"borrower_id": self.borrower_id, "name": name, "value": json.dumps(value),
+               "source": source, "at": now}  # fmt: skip
+        with schema.translate():
+            self._conn.execute(insert(flags), [row])
+
+
+class Ledger:
+    """The ledger on SQLite (a file URL) or PostgreSQL (`postgresql+psycopg://...`)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        with schema.translate():
+            self._engine = schema.create_ledger_engine(url)
+        self._dialect = self._engine.dialect.name
+
+    def migrate(self) -> int:
+        """Bring the schema up to date (idempotent, safe to run concurrently); its version."""
+        with schema.translate():
+            try:
+                return schema.migrate(self._engine)
+            except ValueError as exc:
+                raise LedgerError(str(exc)) from exc
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with schema.translate(), self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _write(self, lock: str | None = None) -> Iterator[Connection]:
+        with schema.translate(), schema.write_txn(self._engine, lock) as conn:
+            yield conn
+
+    def sync_accounts(
+        self, records: Iterable[AccountRecord], now: datetime, batch: int = 5000
+    ) -> SyncResult:
+        """Store new and changed account rows (by content_hash), one transaction per batch."""
+        schema.to_micros(now)
+        with self._read() as conn:
+            query = select(accounts.c.account_id, accounts.c.content_hash)
+            known: dict[str, str] = {key: digest for key, digest in conn.execute(query)}
+        new: list[str] = []
+        changed: list[str] = []
+        unchanged = [0]
+
+        def rows() -> Iterator[dict[str, object]]:
+            for rec in records:
+                old = known.get(rec.account_id)
+                if old == rec.content_hash:
+                    unchanged[0] += 1
+                    continue
+                (new if old is None else changed).append(rec.account_id)
+                known[rec.account_id] = rec.content_hash
+                yield {"account_id": rec.account_id, "borrower_id": rec.borrower_id,
+                       "content_hash": rec.content_hash, "payload": rec.payload_json,
+                       "first_seen_at": now, "updated_at": now}  # fmt: skip
+
+        stmt = schema.upsert(self._dialect, accounts, keep={"first_seen_at"})
+        schema.write_batches(self._engine, stmt, rows(), batch)
+        return SyncResult(new=new, changed=changed, unchanged=unchanged[0])
+
+    def account_payload(self, account_id: str) -> str | None:
+        """The stored JSON payload of one account, or None."""
+        with self._read() as conn:
+            query = select(accounts.c.payload).where(accounts.c.account_id == account_id)
+            found: str | None = conn.execute(query).scalar()
+            return found
+
+    def accounts_of(self, borrower_id: str) -> list[tuple[str, str]]:
+        """(account_id, payload) of every account of the borrower, by account_id."""
+        query = (
+            select(accounts.c.account_id, accounts.c.payload)
+            .where(accounts.c.borrower_id == borrower_id)
+            .order_by(accounts.c.account_id)
+        )
+        with self._read() as conn:
+            return [(row.account_id, row.payload) for row in conn.execute(query)]
+
+    def save_plans(self, plans: Iterable[Plan], batch: int = 5000) -> None:
+        """Upsert plans in batches; a plan's lease is left as it is."""
+        stmt = schema.upsert(self._dialect, schema.plans, keep=_LEASE)
+        schema.write_batches(self._engine, stmt, (_plan_row(plan) for plan in plans), batch)
+
+    def plan(self, account_id: str) -> Plan | None:
+        """The plan of one account, or None."""
+        with self._read() as conn:
+            row = conn.execute(select(plans).where(plans.c.account_id == account_id)).first()
+            return None if row is None else _plan(row)
+
+    def plans(
+        self,
+        status: str | None = None,
+        due_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Plan]:
+        """Plans, optionally of one status and/or due at or before `due_before`, soonest first."""
+        query = select(plans).order_by(plans.c.next_due_at.asc().nulls_last(), plans.c.account_id)
+        if status is not None:
+            query = query.where(plans.c.status == status)
+        if due_before is not None:
+            query = query.where(plans.c.next_due_at <= due_before)
+        with self._read() as conn:
+            return [_plan(row) for row in conn.execute(query.limit(limit))]
+
+    def due_account_ids(self, now: datetime, limit: int) -> list[str]:
+        """Accounts whose plan is 'due' with next_due_at <= now, oldest first (index scan)."""
+        query = _due(select(plans.c.account_id), now).limit(limit)
+        with self._read() as conn:
+            return list(conn.execute(query).scalars())
+
+    def claim_due(self, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Plan]:
+        """Lease up to `limit` due, unleased plans to `owner` until now + lease; return them."""
+        live = or_(plans.c.lease_until.is_(None), plans.c.lease_until < now)
+        pick = _due(select(plans.c.account_id), now).where(live).limit(limit)
+        with self._write() as conn:
+            ids = list(conn.execute(pick.with_for_update(skip_locked=True)).scalars())
+            if not ids:
+                return []
+            stmt = (
+                update(plans)
+                .where(plans.c.account_id.in_(ids))
+                .values(lease_owner=owner, lease_until=now + lease)
+                .returning(*plans.c)
+            )
+            claimed = [_plan(row) for row in conn.execute(stmt)]
+        return sorted(claimed, key=lambda p: (p.next_due_at or now, p.account_id))
+
+    def release(self, account_id: str, owner: str) -> None:
+        """Clear the plan's lease if, and only if, `owner` still holds it."""
+        stmt = (
+            update(plans)
+            .where(plans.c.account_id == account_id, plans.c.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    @contextmanager
+    def borrower_txn(self, borrower_id: str) -> Iterator[BorrowerTxn]:
+        """One transaction serialised per borrower across processes; commits unless it raises."""
+        with self._write(lock=borrower_id) as conn:
+            yield BorrowerTxn(conn, borrower_id)
+
+    def record(
+        self,
+        attempt_id: str,
+        status: str,
+        outcome: str,
+        provider_id: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Move an attempt forward to `status` (never backwards); `at` becomes its updated_at."""
+        sources = _RECORD_FROM.get(status)
+        if sources is None:
+            raise ValueError(f"cannot record status {status!r}; one of {sorted(_RECORD_FROM)}")
+        values: dict[str, object] = {"status": status, "outcome": Outcome(outcome).value}
+        if provider_id is not None:
+            values["provider_id"] = provider_id
+        if at is not None:
+            values["updated_at"] = at
+        stmt = update(events).where(events.c.id == attempt_id, events.c.status.in_(sources))
+        with self._write() as conn:
+            conn.execute(stmt.values(values))
+
+    def recover_sending(self, now: datetime) -> int:
+        """At startup: every 'sending' attempt (a crash mid-send) becomes 'unknown'; the count."""
+        stmt = update(events).where(events.c.status == "sending")
+        with self._write() as conn:
+            return conn.execute(stmt.values(status="unknown", updated_at=now)).rowcount
+
+    def add_handoff(
+        self, borrower_id: str, account_id: str | None, kind: str, reason: str, now: datetime
+    ) -> None:
+        """Open a hand-off to a human (complaint, dispute, vulnerability...)."""
+        row = {"borrower_id": borrower_id, "account_id": account_id, "kind": kind,
+               "reason": reason, "created_at": now}  # fmt: skip
+        with self._write() as conn:
+            conn.execute(insert(handoffs), [row])
+
+    def export(self, since: datetime | None = None) -> Iterator[dict[str, object]]:
+        """Events and hand-offs as JSON-able dicts ("record": "event" | "handoff"), by at, id.
+
+        A hand-off's instant is exported as "at" (its created_at); instants are ISO-8601 UTC
+        with microseconds and "Z"; JSON columns are decoded.
+        """
+        ev = select(events).order_by(events.c.at, events.c.id)
+        ho = select(*handoffs.c, handoffs.c.created_at.label("at"))
+        ho = ho.order_by(handoffs.c.created_at, handoffs.c.id)
+        if since is not None:
+            ev = ev.where(events.c.at >= since)
+            ho = ho.where(handoffs.c.created_at >= since)
+        with schema.translate(), self._engine.connect() as c1, self._engine.connect() as c2:
+            streams = (_stream(c1, ev, "event"), _stream(c2, ho, "handoff"))
+            yield from heapq.merge(*streams, key=schema.export_key)
+
+
+def _due(query: Select[Any], now: datetime) -> Select[Any]:
+    return query.where(plans.c.status == "due", plans.c.next_due_at <= now).order_by(
+        plans.c.next_due_at, plans.c.account_id
+    )
+
+
+def _stream(conn: Connection, query: Select[Any], record: str) -> Iterator[dict[str, object]]:
+    for row in conn.execution_options(yield_per=1000).execute(query):
+        yield schema.jsonable(record, row)

@@ -1,0 +1,68 @@
+"""What to say: the template variables of one account, and the candidate options of a step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from outreachd.config import CompanyIn, Config
+from outreachd.core.model import Channel, Email, Owner, Phone, PhoneKind
+from outreachd.core.planner import Option
+from outreachd.render import Message, Renderer, money
+from outreachd.sources.base import AccountRecord
+
+SMS_KINDS = frozenset({PhoneKind.MOBILE, PhoneKind.PERSONAL})
+
+
+def variables(rec: AccountRecord, company: CompanyIn) -> dict[str, object]:
+    """Everything a template may use; amounts come from the source, never invented."""
+    digits = "".join(ch for ch in rec.account_id if ch.isdigit())
+    return {
+        "given_name": rec.given_name,
+        "family_name": rec.family_name,
+        "company": company.name,
+        "callback": company.callback,
+        "hotline": company.callback,
+        "signature": company.signature or company.name,
+        "license": company.license,
+        "creditor": rec.debt.creditor,
+        "amount": money(rec.debt.balance, rec.debt.currency, rec.locale),
+        "days": rec.debt.days_past_due,
+        "last4": digits[-4:] or rec.account_id[-4:],
+    }
+
+
+def contact_points(rec: AccountRecord, channel: Channel) -> Iterator[Phone | Email]:
+    """The borrower's own contact points that can carry `channel`, in source order."""
+    b = rec.borrower
+    if channel is Channel.EMAIL:
+        yield from (e for e in b.emails if e.owner is Owner.BORROWER and e.address)
+    elif channel is Channel.SMS:
+        yield from (p for p in b.phones if p.owner is Owner.BORROWER and p.kind in SMS_KINDS)
+
+
+def options(rec: AccountRecord, cfg: Config, renderer: Renderer) -> list[tuple[Option, Message]]:
+    """The step's candidates in preference order, each with its rendered message."""
+    company = cfg.company.get(rec.borrower.residence.country)
+    if company is None:
+        return []
+    values = variables(rec, company)
+    out = []
+    for channel in cfg.cadence.channels:
+        template_id = renderer.template_id(rec.locale, channel, cfg.cadence.template)
+        if not renderer.exists(template_id):
+            continue
+        message = renderer.render(template_id, values)
+        for point in contact_points(rec, channel):
+            option = Option(
+                channel=channel, contact_id=point.id, template=template_id, meta=message.meta
+            )
+            out.append((option, message))
+    return out
+
+
+def address(rec: AccountRecord, contact_id: str) -> str:
+    """The E.164 number or e-mail address of a contact point (never logged unmasked)."""
+    point = rec.borrower.contact(contact_id)
+    if isinstance(point, Phone):
+        return point.number or ""
+    return point.address or "" if isinstance(point, Email) else ""

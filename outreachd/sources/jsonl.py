@@ -1,0 +1,48 @@
+"""JSON Lines files of canonical rows (records.py, docs/sources.md), read lazily."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+from outreachd.sources import records
+from outreachd.sources.base import AccountRecord, Rejected, SourceError
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+class JsonlSource:
+    """One canonical row per line (UTF-8); blank lines are skipped; row = line number."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def read(self) -> Iterator[AccountRecord | Rejected]:
+        """Every row in file order; SourceError if the file cannot be read."""
+        return records.unique_accounts(self._rows())
+
+    def _rows(self) -> Iterator[AccountRecord | Rejected]:
+        try:
+            with self.path.open("rb") as f:
+                for number, raw in enumerate(f, start=1):
+                    if number == 1:
+                        raw = raw.removeprefix(b"\xef\xbb\xbf")  # noqa: PLW2901
+                    if raw.strip():
+                        yield _line(raw, number)
+        except OSError as exc:
+            raise SourceError(f"{self.path}: cannot read: {exc}") from exc
+
+
+def _line(raw: bytes, number: int) -> AccountRecord | Rejected:
+    try:
+        obj = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        return Rejected(row=number, account_id=None, field="", reason=f"not UTF-8: {exc}")
+    except ValueError as exc:  # JSONDecodeError, NaN/Infinity
+        return Rejected(row=number, account_id=None, field="", reason=f"not JSON: {exc}")
+    return records.parse(obj, number)

@@ -1,0 +1,327 @@
+"""The canonical account row (one JSON object per debt) into an `AccountRecord`, or why not.
+
+The row speaks the vocabulary of ../shared/compliance/SCENARIOS.md 2.2-2.3 (borrower, flags),
+plus what a live portfolio needs: the borrower's name, phone numbers and e-mail addresses, and
+the debt. docs/sources.md documents the format. Validation is strict (unknown keys, unknown
+vocabulary, wrong types are errors) and stops at the first problem of a row.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import phonenumbers
+import pydantic
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
+
+from outreachd.core import model
+from outreachd.scenarios import FlagsIn, Strict, Zone
+from outreachd.scenarios import _flags as _core_flags
+from outreachd.sources.base import AccountRecord, Rejected
+
+LOCALE_BY_COUNTRY = {
+    model.Country.US: "en-US",
+    model.Country.UK: "en-GB",
+    model.Country.CN: "zh-CN",
+}
+US_STATES = frozenset((
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN",
+    "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH",
+    "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT",
+    "VT", "VA", "WA", "WV", "WI", "WY", "PR", "GU", "VI", "AS", "MP",
+))  # fmt: skip
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+_AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
+_E164 = phonenumbers.PhoneNumberFormat.E164
+
+
+@functools.lru_cache(maxsize=1 << 16)  # a borrower's debts repeat the same numbers
+def _phone_problem(number: str) -> str | None:
+    """Why `number` is not a valid E.164 phone number for its region, or None."""
+    if not number.startswith("+"):
+        return "expected an E.164 number: +, country code, digits"
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return "not a phone number"
+    if not phonenumbers.is_valid_number(parsed):
+        return "not a valid phone number for its region"
+    if phonenumbers.format_number(parsed, _E164) != number:
+        return "not in E.164 form (+, country code, digits only)"
+    return None
+
+
+def _e164(number: str) -> str:
+    problem = _phone_problem(number)  # the number itself is never echoed (it is personal data)
+    if problem:
+        raise ValueError(problem)
+    return number
+
+
+def _email(address: str) -> str:
+    if not _EMAIL.match(address):
+        raise ValueError("not an e-mail address")
+    return address
+
+
+def _us_state(code: str) -> str:
+    if code not in US_STATES:
+        raise ValueError(f"not a US state or territory code: {code!r}")
+    return code
+
+
+def _money(value: object) -> Decimal:
+    """A decimal string or a JSON number >= 0 as an exact Decimal (floats go through str)."""
+    if isinstance(value, str):
+        if not _AMOUNT.match(value):
+            raise ValueError("expected a decimal amount such as 1280.50")
+        amount = Decimal(value)
+    elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        amount = Decimal(str(value))
+    else:
+        raise ValueError("expected a decimal string or a number")
+    if not amount.is_finite():
+        raise ValueError("expected a finite amount")
+    if amount < 0:
+        raise ValueError("must be >= 0")
+    return amount.copy_abs()  # no "-0"
+
+
+NonEmpty = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+UsState = Annotated[StrictStr, AfterValidator(_us_state)]
+PhoneNumber = Annotated[StrictStr, AfterValidator(_e164)]
+EmailAddress = Annotated[StrictStr, AfterValidator(_email)]
+Money = Annotated[
+    Decimal, BeforeValidator(_money), PlainSerializer(lambda d: format(d, "f"), return_type=str)
+]
+Locale = Literal["en-US", "en-GB", "zh-CN"]
+
+
+class NameIn(Strict):
+    given: StrictStr = ""
+    family: StrictStr = ""
+
+    @model_validator(mode="after")
+    def _some_name(self) -> NameIn:
+        if not (self.given or self.family):
+            raise ValueError("given or family name required")
+        return self
+
+
+class PhoneRowIn(Strict):
+    id: NonEmpty
+    kind: model.PhoneKind
+    number: PhoneNumber
+    tz: Zone | None = None
+    owner: model.Owner = model.Owner.BORROWER
+    tcpa_consent: StrictBool = False
+    rnd: Literal["yes", "no"] | None = None
+    regf_text_ok: StrictBool = False
+    nyc_written_consent: StrictBool = False
+
+
+class EmailRowIn(Strict):
+    id: NonEmpty
+    kind: model.EmailKind
+    address: EmailAddress
+    owner: model.Owner = model.Owner.BORROWER
+    regf_procedure: model.RegfProcedure = model.RegfProcedure.NONE
+    nyc_written_consent: StrictBool = False
+
+
+class ResidenceRowIn(Strict):
+    country: model.Country
+    tz: Zone | None = None
+    state: UsState | None = None
+    city: NonEmpty | None = None
+    postal_code: Annotated[StrictStr, Field(min_length=1, max_length=16)] | None = None
+
+
+class BorrowerRowIn(Strict):
+    name: NameIn
+    residence: ResidenceRowIn
+    confirmed_location_tz: Zone | None = None
+    other_states: tuple[UsState, ...] = ()
+    phones: tuple[PhoneRowIn, ...] = ()
+    emails: tuple[EmailRowIn, ...] = ()
+
+
+class DebtIn(Strict):
+    creditor: NonEmpty
+    balance: Money
+    currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
+    days_past_due: Annotated[StrictInt, Field(ge=0)]
+    product: StrictStr = ""
+
+
+class RowIn(Strict):
+    account_id: NonEmpty
+    borrower_id: NonEmpty
+    locale: Locale | None = None
+    borrower: BorrowerRowIn
+    debt: DebtIn
+    flags: FlagsIn = FlagsIn()
+
+
+def _dotted(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _reason(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _consistency(b: BorrowerRowIn) -> tuple[str, str] | None:
+    """The first cross-field problem of a validated borrower, as (field, reason)."""
+    if b.residence.state is not None and b.residence.country is not model.Country.US:
+        return "borrower.residence.state", "a state is only given for US residences"
+    seen: set[str] = set()
+    points: list[tuple[str, str]] = [(f"phones[{i}]", p.id) for i, p in enumerate(b.phones)]
+    points += [(f"emails[{i}]", e.id) for i, e in enumerate(b.emails)]
+    for where, point_id in points:
+        if point_id in seen:
+            return f"borrower.{where}.id", f"duplicate contact id {point_id!r}"
+        seen.add(point_id)
+    return None
+
+
+def _flags_json(f: FlagsIn) -> dict[str, Any]:
+    """The flags as JSON with every set sorted (frozensets serialise in hash order)."""
+    flags = f.model_dump(mode="json", by_alias=True)
+    for key in ("medium_opt_outs", "address_opt_outs", "tcpa_revoked"):
+        flags[key] = sorted(flags[key])
+    for window in flags["inconvenient_windows"]:
+        if window["channels"] is not None:
+            window["channels"] = sorted(window["channels"])
+        for end in ("from", "to"):  # wall-clock HH:MM; 24:00 is stored as 23:59:59.999999
+            window[end] = "24:00" if window[end].startswith("23:59:59") else window[end][:5]
+    for consent in flags["direct_consents"]:
+        if consent["debts"] is not None:
+            consent["debts"] = sorted(consent["debts"])
+    return flags
+
+
+_NO_FLAGS = FlagsIn()  # most rows: computed once
+_NO_FLAGS_JSON = _flags_json(_NO_FLAGS)
+_NO_FLAGS_CORE = _core_flags(_NO_FLAGS)
+
+
+def _canonical(m: RowIn, locale: str) -> dict[str, Any]:
+    canonical = m.model_dump(mode="json", by_alias=True, exclude={"flags"})
+    canonical["locale"] = locale
+    canonical["flags"] = _NO_FLAGS_JSON if m.flags == _NO_FLAGS else _flags_json(m.flags)
+    return canonical
+
+
+def _borrower(b: BorrowerRowIn) -> model.Borrower:
+    return model.Borrower(
+        residence=model.Residence(**b.residence.model_dump()),
+        confirmed_location_tz=b.confirmed_location_tz,
+        other_states=b.other_states,
+        phones=tuple(
+            model.Phone(**p.model_dump(exclude={"rnd"}), rnd_reassigned=p.rnd == "yes")
+            for p in b.phones
+        ),
+        emails=tuple(model.Email(**e.model_dump()) for e in b.emails),
+    )
+
+
+def _record(m: RowIn, row: int) -> AccountRecord:
+    locale = m.locale or LOCALE_BY_COUNTRY[m.borrower.residence.country]
+    payload = json.dumps(
+        _canonical(m, locale), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    d = m.debt
+    return AccountRecord(
+        account_id=m.account_id,
+        borrower_id=m.borrower_id,
+        borrower=_borrower(m.borrower),
+        debt=model.Debt(
+            id=m.account_id,
+            creditor=d.creditor,
+            balance=d.balance,
+            currency=d.currency,
+            days_past_due=d.days_past_due,
+            product=d.product,
+        ),
+        flags=_NO_FLAGS_CORE if m.flags == _NO_FLAGS else _core_flags(m.flags),
+        locale=locale,
+        given_name=m.borrower.name.given,
+        family_name=m.borrower.name.family,
+        payload_json=payload,
+        content_hash=hashlib.sha256(payload.encode()).hexdigest(),
+        row=row,
+    )
+
+
+def parse(obj: object, row: int) -> AccountRecord | Rejected:
+    """One canonical row (a decoded JSON object) as a record, or its first problem."""
+    account_id = obj.get("account_id") if isinstance(obj, dict) else None
+    known = account_id if isinstance(account_id, str) and account_id else None
+    if not isinstance(obj, dict):
+        return Rejected(row=row, account_id=None, field="", reason="expected a JSON object")
+    try:
+        m = RowIn.model_validate(obj)
+    except pydantic.ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        return Rejected(
+            row=row, account_id=known, field=_dotted(first["loc"]), reason=_reason(first)
+        )
+    problem = _consistency(m.borrower)
+    if problem:
+        return Rejected(row=row, account_id=known, field=problem[0], reason=problem[1])
+    return _record(m, row)
+
+
+def parse_payload(payload_json: str, row: int = 0) -> AccountRecord:
+    """A stored canonical payload back into its record; ValueError if it is not valid."""
+    try:
+        obj = json.loads(payload_json, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"payload is not JSON: {exc}") from exc
+    result = parse(obj, row)
+    if isinstance(result, Rejected):
+        raise ValueError(f"invalid payload: {result.field}: {result.reason}")
+    return result
+
+
+def unique_accounts(
+    items: Iterable[AccountRecord | Rejected],
+) -> Iterator[AccountRecord | Rejected]:
+    """Rejects a second accepted row with an account_id already accepted in this read."""
+    first_at: dict[str, int] = {}
+    for item in items:
+        if isinstance(item, AccountRecord):
+            first = first_at.setdefault(item.account_id, item.row)
+            if first != item.row:
+                yield Rejected(
+                    row=item.row,
+                    account_id=item.account_id,
+                    field="account_id",
+                    reason=f"duplicate account_id (first at row {first})",
+                )
+                continue
+        yield item

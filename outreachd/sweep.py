@@ -1,0 +1,106 @@
+"""One sweep: read the account source, refresh the ledger, and (re)plan what changed.
+
+Cost grows with what changed, not with the book: unchanged rows are recognised by their
+content hash and left alone. New accounts get a plan due now (the dispatcher makes the real,
+re-checked decision and defers to the exact lawful instant); changed accounts whose plan was
+blocked are looked at again now; accounts that left the source are retired, so nobody who has
+paid or been recalled is contacted again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from outreachd.ledger import store
+from outreachd.sources.base import AccountRecord, AccountSource, Rejected
+
+NOT_IN_SOURCE = "NOT-IN-SOURCE"
+
+
+@dataclass(slots=True)
+class SweepStats:
+    read: int = 0
+    rejected: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    planned: int = 0
+    retired: int = 0
+    rejected_fields: dict[str, int] = field(default_factory=dict)
+
+
+def sweep(*, source: AccountSource, ledger: store.Ledger, now: datetime, log: Any) -> SweepStats:
+    """Read every row (bad rows are logged and counted, never fatal) and update plans."""
+    stats = SweepStats()
+    records: list[AccountRecord] = []
+    for item in source.read():
+        if isinstance(item, Rejected):
+            stats.rejected += 1
+            stats.rejected_fields[item.field] = stats.rejected_fields.get(item.field, 0) + 1
+            log.warning(
+                "account_rejected",
+                row=item.row,
+                account_id=item.account_id,
+                field=item.field,
+                reason=item.reason,
+            )
+            continue
+        records.append(item)
+    stats.read = len(records) + stats.rejected
+    result = ledger.sync_accounts(records, now)
+    stats.new, stats.changed, stats.unchanged = (
+        len(result.new),
+        len(result.changed),
+        result.unchanged,
+    )
+    by_id = {r.account_id: r for r in records}
+    plans = [_new_plan(by_id[a], now) for a in result.new]
+    plans += _recheck(ledger, result.changed, now)
+    plans += _retire(ledger, by_id.keys(), now)
+    ledger.save_plans(plans)
+    stats.planned = len(plans)
+    stats.retired = sum(1 for p in plans if p.reasons == (NOT_IN_SOURCE,))
+    return stats
+
+
+def _new_plan(rec: AccountRecord, now: datetime) -> store.Plan:
+    return store.Plan(
+        account_id=rec.account_id,
+        borrower_id=rec.borrower_id,
+        step=0,
+        status="due",
+        channel=None,
+        contact_id=None,
+        template=None,
+        next_due_at=now,
+        reasons=(),
+        updated_at=now,
+    )
+
+
+def _recheck(ledger: store.Ledger, changed: list[str], now: datetime) -> list[store.Plan]:
+    """A changed account with a blocked plan is decided again now (its flags may have lifted);
+    a plan that is waiting keeps its time (a data refresh never pulls a contact forward)."""
+    out = []
+    for account_id in changed:
+        plan = ledger.plan(account_id)
+        if plan is not None and plan.status == "blocked":
+            out.append(
+                dataclasses.replace(plan, status="due", next_due_at=now, reasons=(), updated_at=now)
+            )
+    return out
+
+
+def _retire(ledger: store.Ledger, present: Any, now: datetime) -> list[store.Plan]:
+    keep = set(present)
+    return [
+        dataclasses.replace(
+            plan, status="done", next_due_at=None, reasons=(NOT_IN_SOURCE,), updated_at=now
+        )
+        for status in ("due", "blocked")
+        for plan in ledger.plans(status=status)
+        if plan.account_id not in keep
+    ]

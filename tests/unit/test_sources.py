@@ -1,0 +1,428 @@
+"""Tests for the account sources: canonical rows, JSON Lines, CSV and SQL."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import dataclasses
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from outreachd.core import model
+from outreachd.sources import records
+from outreachd.sources.base import AccountRecord, Rejected, SourceError
+from outreachd.sources.csv_file import COLUMNS, CsvSource
+from outreachd.sources.jsonl import JsonlSource
+from outreachd.sources.sql import SqlSource
+
+Row = dict[str, Any]
+
+
+def good(account_id: str = "US-000123-1") -> Row:
+    """The documented example row."""
+    return {
+        "account_id": account_id,
+        "borrower_id": "US-000123",
+        "locale": "en-US",
+        "borrower": {
+            "name": {"given": "Ana", "family": "Ruiz"},
+            "residence": {"country": "US", "state": "NY", "city": "NYC",
+                          "postal_code": "10027", "tz": "America/New_York"},
+            "confirmed_location_tz": None,
+            "other_states": [],
+            "phones": [{"id": "m1", "kind": "mobile", "number": "+12125550123",
+                        "owner": "borrower", "tcpa_consent": True, "regf_text_ok": True}],
+            "emails": [{"id": "e1", "kind": "personal", "address": "ana@example.com",
+                        "owner": "borrower", "regf_procedure": "consumer_used"}],
+        },
+        "debt": {"creditor": "Acme Bank", "balance": "1280.50", "currency": "USD",
+                 "days_past_due": 12, "product": "card"},
+        "flags": {"medium_opt_outs": ["sms"], "hardship": False},
+    }  # fmt: skip
+
+
+def flat(account_id: str = "US-000123-1") -> dict[str, str]:
+    """The same row as flat CSV columns."""
+    values = {
+        "account_id": account_id, "borrower_id": "US-000123", "locale": "en-US",
+        "given_name": "Ana", "family_name": "Ruiz", "country": "US", "state": "NY",
+        "city": "NYC", "postal_code": "10027", "tz": "America/New_York",
+        "mobile": "+12125550123", "mobile_tcpa_consent": "true", "mobile_regf_text_ok": "true",
+        "email": "ana@example.com", "email_kind": "personal",
+        "email_regf_procedure": "consumer_used", "creditor": "Acme Bank", "balance": "1280.50",
+        "currency": "USD", "days_past_due": "12", "product": "card",
+        "flags": '{"medium_opt_outs": ["sms"], "hardship": false}',
+    }  # fmt: skip
+    return {column: values.get(column, "") for column in COLUMNS}
+
+
+def changed(row: Row, path: str, value: object) -> Row:
+    """A deep copy of `row` with the dotted `path` set to `value` (or deleted if value is ...)."""
+    out = copy.deepcopy(row)
+    *parents, leaf = [int(p) if p.isdigit() else p for p in path.split(".")]
+    target: Any = out
+    for part in parents:
+        target = target[part]
+    if value is ...:
+        del target[leaf]
+    else:
+        target[leaf] = value
+    return out
+
+
+def write_jsonl(path: Path, lines: Iterable[object]) -> Path:
+    """Write one JSON value (or raw text, for str) per line."""
+    text = "".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_csv(path: Path, rows: Iterable[dict[str, str]], columns: Iterable[str] = COLUMNS) -> Path:
+    """Write a CSV file with a header row."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(columns))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def same(a: AccountRecord, b: AccountRecord) -> bool:
+    """Equal records apart from the source row number."""
+    return dataclasses.replace(a, row=0) == dataclasses.replace(b, row=0)
+
+
+def parsed(row: object, number: int = 1) -> AccountRecord:
+    """A row that must parse."""
+    result = records.parse(row, number)
+    assert isinstance(result, AccountRecord), result
+    return result
+
+
+MALFORMED = [
+    ("bad phone number", "borrower.phones.0.number", "+1212555012", "borrower.phones[0].number"),
+    ("not E.164", "borrower.phones.0.number", "(212) 555-0123", "borrower.phones[0].number"),
+    ("unknown zone", "borrower.residence.tz", "America/Atlantis", "borrower.residence.tz"),
+    ("negative balance", "debt.balance", "-1.00", "debt.balance"),
+    ("non-numeric balance", "debt.balance", "12,80", "debt.balance"),
+    ("missing id", "account_id", ..., "account_id"),
+    ("empty id", "account_id", "", "account_id"),
+    ("missing borrower id", "borrower_id", ..., "borrower_id"),
+    ("wrong type int", "debt.days_past_due", "12", "debt.days_past_due"),
+    ("negative days", "debt.days_past_due", -1, "debt.days_past_due"),
+    ("wrong type bool", "borrower.phones.0.tcpa_consent", "yes", "borrower.phones[0].tcpa_consent"),
+    ("wrong type list", "borrower.phones", "m1", "borrower.phones"),
+    ("unknown key", "colour", "red", "colour"),
+    ("unknown nested key", "borrower.phones.0.carrier", "x", "borrower.phones[0].carrier"),
+    ("unknown flag", "flags.vip", True, "flags.vip"),
+    ("unknown channel", "flags.medium_opt_outs", ["fax"], "flags.medium_opt_outs[0]"),
+    ("bad e-mail", "borrower.emails.0.address", "ana at example", "borrower.emails[0].address"),
+    ("bad currency", "debt.currency", "usd", "debt.currency"),
+    ("bad locale", "locale", "fr-FR", "locale"),
+    ("bad state", "borrower.residence.state", "XX", "borrower.residence.state"),
+    ("unknown country", "borrower.residence.country", "FR", "borrower.residence.country"),
+    ("duplicate contact id", "borrower.emails.0.id", "m1", "borrower.emails[0].id"),
+    ("no name", "borrower.name", {}, "borrower.name"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
+)
+def test_malformed_row_rejected_between_good_rows(
+    tmp_path: Path, path: str, value: object, field: str
+) -> None:
+    """A malformed row is rejected with its field while the good rows around it are yielded."""
+    bad = changed(good("B-2"), path, value)
+    src = write_jsonl(tmp_path / "a.jsonl", [good("A-1"), bad, good("C-3")])
+    items = list(JsonlSource(src).read())
+    assert [type(i) for i in items] == [AccountRecord, Rejected, AccountRecord]
+    rejected = items[1]
+    assert isinstance(rejected, Rejected)
+    assert (rejected.row, rejected.field) == (2, field)
+    assert rejected.account_id == (bad.get("account_id") or None)
+    assert [i.account_id for i in items if isinstance(i, AccountRecord)] == ["A-1", "C-3"]
+
+
+def test_rejection_reason_does_not_echo_the_phone_number() -> None:
+    """A bad phone number is reported without the number itself (it is personal data)."""
+    result = records.parse(changed(good(), "borrower.phones.0.number", "+1212555012"), 1)
+    assert isinstance(result, Rejected)
+    assert "555" not in result.reason
+
+
+def test_jsonl_not_json_duplicate_and_blank_lines(tmp_path: Path) -> None:
+    """Not-JSON lines and repeated account ids are rejected; blank lines are skipped."""
+    src = write_jsonl(tmp_path / "a.jsonl", [good("A"), "", "{oops", '{"x": NaN}', good("A"), "[]"])
+    items = list(JsonlSource(src).read())
+    assert [(i.row, type(i).__name__) for i in items] == [
+        (1, "AccountRecord"), (3, "Rejected"), (4, "Rejected"), (5, "Rejected"), (6, "Rejected"),
+    ]  # fmt: skip
+    not_json, nan, dup, array = items[1:]
+    assert isinstance(not_json, Rejected) and not_json.field == ""
+    assert not_json.reason.startswith("not JSON: ")
+    assert isinstance(nan, Rejected) and nan.reason.startswith("not JSON: ")
+    assert isinstance(dup, Rejected)
+    assert (dup.field, dup.reason) == ("account_id", "duplicate account_id (first at row 1)")
+    assert isinstance(array, Rejected) and array.reason == "expected a JSON object"
+
+
+def test_jsonl_number_balance_is_exact(tmp_path: Path) -> None:
+    """A JSON-number balance is read as an exact Decimal, never through a binary float."""
+    src = tmp_path / "a.jsonl"
+    src.write_text(json.dumps(good()).replace('"1280.50"', "1280.50") + "\n", encoding="utf-8")
+    (rec,) = JsonlSource(src).read()
+    assert isinstance(rec, AccountRecord)
+    assert rec.debt.balance == Decimal("1280.50")
+    assert parsed(changed(good(), "debt.balance", 0.1)).debt.balance == Decimal("0.1")
+
+
+def test_record_carries_core_values() -> None:
+    """The record holds the core Borrower, Phone (number), Email (address), Debt and Flags."""
+    rec = parsed(good())
+    assert rec.borrower.phones[0].number == "+12125550123"
+    assert rec.borrower.phones[0].tz is None
+    assert rec.borrower.phones[0].tcpa_consent
+    assert rec.borrower.emails[0].address == "ana@example.com"
+    assert rec.borrower.emails[0].regf_procedure is model.RegfProcedure.CONSUMER_USED
+    assert rec.borrower.residence == model.Residence(
+        country=model.Country.US, tz="America/New_York", state="NY", city="NYC",
+        postal_code="10027",
+    )  # fmt: skip
+    assert rec.debt == model.Debt(
+        id="US-000123-1", creditor="Acme Bank", balance=Decimal("1280.50"), currency="USD",
+        days_past_due=12, product="card",
+    )  # fmt: skip
+    assert rec.flags.medium_opt_outs == frozenset({model.Channel.SMS})
+    assert (rec.given_name, rec.family_name, rec.locale) == ("Ana", "Ruiz", "en-US")
+
+
+def test_locale_defaults_by_country_and_tz_is_optional() -> None:
+    """Without a locale the country's is used; the residence zone may be left to inference."""
+    row = changed(changed(good(), "locale", ...), "borrower.residence.tz", ...)
+    row = changed(row, "borrower.residence", {"country": "UK"})
+    rec = parsed(row)
+    assert rec.locale == "en-GB"
+    assert rec.borrower.residence.tz is None
+    assert json.loads(rec.payload_json)["locale"] == "en-GB"
+
+
+def test_flags_use_the_scenario_vocabulary() -> None:
+    """Flags with structure (windows, promises) become the core Flags values."""
+    flags = {
+        "inconvenient_windows": [{"channels": ["sms", "call"], "from": "22:00", "to": "24:00"}],
+        "promise_to_pay": {"recorded_on": "2026-12-01", "pay_by": "2026-12-15"},
+        "tcpa_revoked": ["m1"],
+    }
+    rec = parsed(changed(good(), "flags", flags))
+    window = rec.flags.inconvenient_windows[0]
+    assert window.channels == frozenset({model.Channel.SMS, model.Channel.CALL})
+    assert rec.flags.promise_to_pay is not None
+    assert rec.flags.promise_to_pay.pay_by.isoformat() == "2026-12-15"
+    stored = json.loads(rec.payload_json)["flags"]["inconvenient_windows"]
+    assert stored == [{"channels": ["call", "sms"], "from": "22:00", "to": "24:00"}]
+
+
+def test_payload_round_trip() -> None:
+    """parse_payload gives back the same record, hash and payload (the payload is canonical)."""
+    flags = {
+        "medium_opt_outs": ["sms", "call"],
+        "inconvenient_windows": [{"from": "22:00", "to": "24:00"}],
+    }
+    rec = parsed(changed(good(), "flags", flags), 7)
+    again = records.parse_payload(rec.payload_json)
+    assert same(rec, again)
+    assert again.payload_json == rec.payload_json
+    with pytest.raises(ValueError, match="invalid payload"):
+        records.parse_payload(json.dumps(changed(good(), "debt.balance", "-1")))
+    with pytest.raises(ValueError, match="not JSON"):
+        records.parse_payload("{")
+
+
+def test_content_hash_is_canonical() -> None:
+    """Key order, set order, explicit defaults and number-vs-string balance do not change it."""
+    rec = parsed(good())
+    reordered = dict(reversed(list(good().items())))
+    assert parsed(reordered).content_hash == rec.content_hash
+    explicit = changed(good(), "borrower.phones.0.nyc_written_consent", False)
+    assert parsed(explicit).content_hash == rec.content_hash
+    assert parsed(changed(good(), "flags", {"medium_opt_outs": ["sms"]})).content_hash == (
+        rec.content_hash
+    )
+    assert parsed(changed(good(), "debt.balance", Decimal("1280.50"))).content_hash == (
+        rec.content_hash
+    )
+    orders = (["sms", "call", "email"], ["email", "call", "sms"])
+    opt_outs = [parsed(changed(good(), "flags.medium_opt_outs", x)) for x in orders]
+    assert opt_outs[0].content_hash == opt_outs[1].content_hash
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("debt.balance", "1280.51"),
+        ("debt.days_past_due", 13),
+        ("debt.creditor", "Acme Bank NA"),
+        ("borrower.name.given", "Anna"),
+        ("borrower.phones.0.tcpa_consent", False),
+        ("borrower.phones.0.number", "+12125550124"),
+        ("borrower.emails.0.regf_procedure", "none"),
+        ("borrower.residence.postal_code", "10028"),
+        ("flags.hardship", True),
+        ("flags.medium_opt_outs", ["sms", "email"]),
+        ("locale", "zh-CN"),
+        ("borrower_id", "US-000124"),
+    ],
+)
+def test_content_hash_changes_on_any_field_change(path: str, value: object) -> None:
+    """Any change of content changes the hash."""
+    assert parsed(changed(good(), path, value)).content_hash != parsed(good()).content_hash
+
+
+def test_content_hash_is_stable_across_processes() -> None:
+    """The hash does not depend on string hash randomisation (frozensets are sorted)."""
+    row = changed(good(), "flags", {"medium_opt_outs": ["sms", "call", "email"],
+                                     "tcpa_revoked": ["m1", "all", "w1"]})  # fmt: skip
+    code = (
+        "import json, sys; from outreachd.sources import records; "
+        "print(records.parse(json.loads(sys.stdin.read()), 1).content_hash)"
+    )
+    hashes = {
+        subprocess.run(
+            [sys.executable, "-c", code], input=json.dumps(row), capture_output=True, text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed}, check=True,
+        ).stdout.strip()
+        for seed in ("1", "2", "3")
+    }  # fmt: skip
+    assert hashes == {parsed(row).content_hash}
+
+
+def test_csv_and_jsonl_give_the_same_record(tmp_path: Path) -> None:
+    """The same data as a CSV row and as a JSON line gives the same AccountRecord."""
+    row = changed(good(), "borrower.phones", [
+        {"id": "m1", "kind": "mobile", "number": "+12125550123", "tcpa_consent": True,
+         "regf_text_ok": True},
+        {"id": "l1", "kind": "landline_home", "number": "+17185550142"},
+        {"id": "w1", "kind": "work", "number": "+16465550199"},
+    ])  # fmt: skip
+    cells = flat() | {"landline": "+17185550142", "work_phone": "+16465550199"}
+    (from_jsonl,) = JsonlSource(write_jsonl(tmp_path / "a.jsonl", [row])).read()
+    (from_csv,) = CsvSource(write_csv(tmp_path / "a.csv", [cells])).read()
+    assert isinstance(from_jsonl, AccountRecord) and isinstance(from_csv, AccountRecord)
+    assert from_csv.row == 2  # the header is line 1
+    assert same(from_jsonl, from_csv)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "field"),
+    [
+        ("mobile", "+1212555012", "mobile"),
+        ("mobile_tcpa_consent", "yes", "mobile_tcpa_consent"),
+        ("landline", "020 7946 0123", "landline"),
+        ("tz", "Europe/Nowhere", "tz"),
+        ("balance", "-3", "balance"),
+        ("days_past_due", "twelve", "days_past_due"),
+        ("account_id", "", "account_id"),
+        ("flags", "{nope", "flags"),
+        ("flags", '{"vip": true}', "flags.vip"),
+        ("email_kind", "work", "email_kind"),
+    ],
+)
+def test_csv_rejects_with_the_column_name(
+    tmp_path: Path, column: str, value: str, field: str
+) -> None:
+    """A bad CSV cell is rejected under its column name; the good rows around it are kept."""
+    rows = [flat("A"), flat("B") | {column: value}, flat("C")]
+    items = list(CsvSource(write_csv(tmp_path / "a.csv", rows)).read())
+    assert [type(i) for i in items] == [AccountRecord, Rejected, AccountRecord]
+    assert isinstance(items[1], Rejected)
+    assert (items[1].row, items[1].field) == (3, field)
+
+
+def test_csv_orphan_attribute_duplicate_and_ragged_rows(tmp_path: Path) -> None:
+    """Consent without a number, a repeated id and a row of the wrong width are rejected."""
+    path = write_csv(tmp_path / "a.csv", [flat("A") | {"mobile": ""}, flat("B"), flat("B")])
+    with path.open("a", encoding="utf-8") as f:
+        f.write("C,US-1\n")
+    items = list(CsvSource(path).read())
+    assert [(i.row, getattr(i, "field", None)) for i in items] == [
+        (2, "mobile_tcpa_consent"), (3, None), (4, "account_id"), (5, ""),
+    ]  # fmt: skip
+
+
+def test_csv_minimal_columns(tmp_path: Path) -> None:
+    """Only the required columns need be present; absent columns are empty."""
+    required = ("account_id", "borrower_id", "given_name", "country", "creditor", "balance",
+                "currency", "days_past_due")  # fmt: skip
+    path = write_csv(tmp_path / "a.csv", [{c: flat()[c] for c in required}], required)
+    (rec,) = CsvSource(path).read()
+    assert isinstance(rec, AccountRecord)
+    assert (rec.borrower.phones, rec.locale, rec.debt.product) == ((), "en-US", "")
+
+
+def test_csv_header_problems_are_source_errors(tmp_path: Path) -> None:
+    """Missing required or unknown header columns raise SourceError naming them."""
+    columns = [c for c in COLUMNS if c not in ("balance", "currency")] + ["colour"]
+    path = write_csv(tmp_path / "a.csv", [], columns)
+    with pytest.raises(SourceError, match=r"balance, currency.*colour"):
+        list(CsvSource(path).read())
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    with pytest.raises(SourceError, match="header"):
+        list(CsvSource(tmp_path / "empty.csv").read())
+
+
+@pytest.mark.parametrize("source", [JsonlSource, CsvSource])
+def test_missing_file_is_a_source_error(tmp_path: Path, source: Callable[[Path], Any]) -> None:
+    """An unreadable file raises SourceError naming the path."""
+    with pytest.raises(SourceError, match="nope"):
+        list(source(tmp_path / "nope").read())
+
+
+def _database(path: Path, rows: list[dict[str, str]]) -> str:
+    """A SQLite file with an `accounts` table of flat rows (booleans 0/1, integers as such)."""
+    with sqlite3.connect(path) as db:
+        db.execute(f"CREATE TABLE accounts ({', '.join(COLUMNS)})")
+        for row in rows:
+            values: list[object] = [row[c] or None for c in COLUMNS]
+            for i, column in enumerate(COLUMNS):
+                if column in ("mobile_tcpa_consent", "mobile_regf_text_ok") and values[i]:
+                    values[i] = int(values[i] == "true")
+                elif column == "days_past_due" and values[i]:
+                    values[i] = int(str(values[i]))
+            db.execute(f"INSERT INTO accounts VALUES ({', '.join('?' * len(COLUMNS))})", values)
+    db.close()
+    return f"sqlite:///{path}"
+
+
+def test_sql_source_reads_sqlite(tmp_path: Path) -> None:
+    """SqlSource streams a query's rows; same records as CSV, bad rows rejected by column."""
+    rows = [flat("A"), flat("B") | {"mobile": "+1212"}, flat("C")]
+    url = _database(tmp_path / "accounts.db", rows)
+    items = list(SqlSource(url, "SELECT * FROM accounts ORDER BY account_id").read())
+    assert [type(i) for i in items] == [AccountRecord, Rejected, AccountRecord]
+    assert isinstance(items[1], Rejected) and (items[1].row, items[1].field) == (2, "mobile")
+    (from_csv,) = CsvSource(write_csv(tmp_path / "a.csv", [flat("A")])).read()
+    assert isinstance(items[0], AccountRecord) and isinstance(from_csv, AccountRecord)
+    assert same(items[0], from_csv)
+
+
+def test_sql_source_errors(tmp_path: Path) -> None:
+    """An unreachable database, a bad query or missing columns raise SourceError."""
+    url = _database(tmp_path / "accounts.db", [flat("A")])
+    with pytest.raises(SourceError, match="database error"):
+        list(SqlSource(f"sqlite:///{tmp_path}/no/such/dir.db", "SELECT 1").read())
+    with pytest.raises(SourceError, match="database error"):
+        list(SqlSource(url, "SELECT * FROM nothing").read())
+    with pytest.raises(SourceError, match="missing required column"):
+        list(SqlSource(url, "SELECT account_id FROM accounts").read())
+    with pytest.raises(SourceError) as info:
+        list(SqlSource("postgresql+psycopg://u:s3cret@127.0.0.1:1/db", "SELECT 1").read())
+    assert "s3cret" not in str(info.value)
