@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -33,43 +34,49 @@ class SweepStats:
 
 
 def sweep(*, source: AccountSource, ledger: store.Ledger, now: datetime, log: Any) -> SweepStats:
-    """Read every row (bad rows are logged and counted, never fatal) and update plans."""
+    """Read every row (bad rows are logged and counted, never fatal) and update plans.
+
+    Rows stream from the source into the ledger; only account and borrower ids are kept.
+    """
     stats = SweepStats()
-    records: list[AccountRecord] = []
-    for item in source.read():
-        if isinstance(item, Rejected):
-            stats.rejected += 1
-            stats.rejected_fields[item.field] = stats.rejected_fields.get(item.field, 0) + 1
-            log.warning(
-                "account_rejected",
-                row=item.row,
-                account_id=item.account_id,
-                field=item.field,
-                reason=item.reason,
-            )
-            continue
-        records.append(item)
-    stats.read = len(records) + stats.rejected
-    result = ledger.sync_accounts(records, now)
-    stats.new, stats.changed, stats.unchanged = (
-        len(result.new),
-        len(result.changed),
-        result.unchanged,
-    )
-    by_id = {r.account_id: r for r in records}
-    plans = [_new_plan(by_id[a], now) for a in result.new]
+    present: dict[str, str] = {}  # account_id -> borrower_id
+
+    def accepted() -> Iterator[AccountRecord]:
+        for item in source.read():
+            stats.read += 1
+            if isinstance(item, Rejected):
+                _rejected(item, stats, log)
+                continue
+            present[item.account_id] = item.borrower_id
+            yield item
+
+    result = ledger.sync_accounts(accepted(), now)
+    stats.new, stats.changed = len(result.new), len(result.changed)
+    stats.unchanged = result.unchanged
+    plans = [_new_plan(a, present[a], now) for a in result.new]
     plans += _recheck(ledger, result.changed, now)
-    plans += _retire(ledger, by_id.keys(), now)
-    ledger.save_plans(plans)
-    stats.planned = len(plans)
-    stats.retired = sum(1 for p in plans if p.reasons == (NOT_IN_SOURCE,))
+    retired = _retire(ledger, present.keys(), now)
+    ledger.save_plans([*plans, *retired])
+    stats.planned, stats.retired = len(plans) + len(retired), len(retired)
     return stats
 
 
-def _new_plan(rec: AccountRecord, now: datetime) -> store.Plan:
+def _rejected(item: Rejected, stats: SweepStats, log: Any) -> None:
+    stats.rejected += 1
+    stats.rejected_fields[item.field] = stats.rejected_fields.get(item.field, 0) + 1
+    log.warning(
+        "account_rejected",
+        row=item.row,
+        account_id=item.account_id,
+        field=item.field,
+        reason=item.reason,
+    )
+
+
+def _new_plan(account_id: str, borrower_id: str, now: datetime) -> store.Plan:
     return store.Plan(
-        account_id=rec.account_id,
-        borrower_id=rec.borrower_id,
+        account_id=account_id,
+        borrower_id=borrower_id,
         step=0,
         status="due",
         channel=None,
