@@ -56,6 +56,7 @@ class SourceIn(_Strict):
 
 class OutboxIn(_Strict):
     path: str = "outbox.jsonl"  # relative to state_dir
+    latency_ms: float = Field(default=0, ge=0)  # simulated provider latency (tests, simulator)
 
 
 class ChannelsIn(_Strict):
@@ -116,6 +117,7 @@ class Config:
     source: SourceIn | None
     source_path: Path | None
     outbox: Path
+    outbox_latency: float
     templates: Path
     company: dict[model.Country, CompanyIn]
     cadence: CadenceIn
@@ -224,6 +226,7 @@ def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> 
         if raw.source and raw.source.path
         else None,
         outbox=state_dir / raw.channels.outbox.path,
+        outbox_latency=raw.channels.outbox.latency_ms / 1000,
         templates=(file.parent / raw.templates).resolve(),
         company=dict(raw.company),
         cadence=raw.cadence,

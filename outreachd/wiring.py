@@ -50,7 +50,12 @@ def build(cfg: Config, *, owner: str, log: Any, ledger: Ledger | None = None) ->
     led = ledger or Ledger(cfg.ledger_url)
     renderer = Renderer(cfg.templates)
     dispatcher = Dispatcher(
-        ledger=led, config=cfg, renderer=renderer, channel=Outbox(cfg.outbox), owner=owner, log=log
+        ledger=led,
+        config=cfg,
+        renderer=renderer,
+        channel=Outbox(cfg.outbox, cfg.outbox_latency),
+        owner=owner,
+        log=log,
     )
     return Services(
         config=cfg, ledger=led, source=source(cfg), renderer=renderer, dispatcher=dispatcher

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 from outreachd.channels.base import Envelope, Receipt
@@ -17,8 +18,10 @@ OUTCOMES = {Channel.SMS: Outcome.SMS_SENT, Channel.EMAIL: Outcome.EMAIL_SENT}
 
 
 class Outbox:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, latency: float = 0.0) -> None:
+        """`latency` seconds pass after the write before the receipt, like a provider that has
+        accepted a message but not answered yet (for fault tests and the simulator)."""
+        self.path, self.latency = path, latency
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def send(self, envelope: Envelope) -> Receipt:
@@ -45,4 +48,6 @@ class Outbox:
             os.fsync(fd)
         finally:
             os.close(fd)
+        if self.latency:
+            time.sleep(self.latency)
         return Receipt(outcome=OUTCOMES.get(msg.channel, Outcome.UNKNOWN), provider_id=None)
