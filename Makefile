@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 SHARED  ?= ../shared
 SCENARIOS := $(wildcard $(SHARED)/compliance/scenarios/*.yaml) $(wildcard tests/scenarios/*.yaml)
 
-.PHONY: venv demo test lint typecheck imports verify check bench clean
+.PHONY: venv demo scenarios test lint typecheck imports verify check bench clean
 
 $(BIN)/outreachd: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -15,10 +15,16 @@ $(BIN)/outreachd: pyproject.toml
 
 venv: $(BIN)/outreachd
 
-## demo: validate the example configuration and show the engine deciding every scenario
-demo: venv
-	$(BIN)/outreachd check --config config/example.yaml
-	$(BIN)/outreachd verify $(SCENARIOS)
+## demo: the daemon on SQLite with the outbox channel over ~1,000 sample borrowers (Ctrl-C stops)
+demo: venv var/demo/portfolio.jsonl
+	$(BIN)/outreachd check --config config/demo.yaml
+	$(BIN)/outreachd run --config config/demo.yaml
+
+var/demo/portfolio.jsonl: | venv
+	$(BIN)/python -m outreachd.sample $@ --borrowers 1000 --seed 7
+
+## scenarios: show the engine deciding every conformance scenario
+scenarios: verify
 
 ## test: the unit, integration and acceptance tests
 test: venv
@@ -46,4 +52,4 @@ bench: venv
 	$(shell command -v taskset >/dev/null && echo taskset -c 0) $(BIN)/python tests/benchmarks/bench_decide.py --json bench-results/decide.json
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis bench-results
+	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis bench-results var

@@ -43,6 +43,11 @@ def _line(
     rec = records.parse_payload(payload)
     plan = ledger.plan(account_id)
     head = f"{account_id} plan={plan.status if plan else 'none'} step={plan.step if plan else 0}"
+    if plan is not None and plan.status == "done":
+        return f"{head}: done [{', '.join(plan.reasons)}]"
+    if plan is not None and plan.next_due_at is not None and plan.next_due_at > at:
+        at = plan.next_due_at  # a waiting step is decided when it falls due
+        head += f" due={plan.next_due_at:%Y-%m-%dT%H:%MZ}"
     policy = cfg.policy(rec.borrower.residence.country)
     if policy is None:
         return f"{head}: block [NO-COLLECTOR-FOR-COUNTRY]"

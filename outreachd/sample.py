@@ -19,6 +19,7 @@ import os
 import random
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import phonenumbers
@@ -244,6 +245,7 @@ def generate(n_borrowers: int = 1000, seed: int = 7) -> Iterator[Row]:
 def write_jsonl(path: str | os.PathLike[str], n_borrowers: int = 1000, seed: int = 7) -> int:
     """Write the sample as JSON Lines (UTF-8); returns the number of rows written."""
     count = 0
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         for row in generate(n_borrowers, seed):
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
