@@ -9,7 +9,18 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from outreachd import config, daemon, inspect_plans, logs, rulepacks, scenarios, verify, yamlio
+from outreachd import (
+    config,
+    daemon,
+    inspect_plans,
+    logs,
+    messages,
+    rulepacks,
+    scenarios,
+    verify,
+    yamlio,
+)
+from outreachd.render import Renderer
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -38,6 +49,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(
             f"{args.config}: configuration test failed ({len(exc.problems)} problems)",
             file=sys.stderr,
+        )
+        return EXIT_FAILED
+    problems = messages.check_templates(cfg, Renderer(cfg.templates))
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        print(
+            f"{args.config}: configuration test failed ({len(problems)} problems)", file=sys.stderr
         )
         return EXIT_FAILED
     rules = sum(len(p.rules) for p in cfg.packs)

@@ -17,8 +17,8 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from outreachd import clock, config, logs, systemd, wiring, yamlio
-from outreachd.errors import OutreachError
+from outreachd import clock, config, logs, messages, systemd, wiring, yamlio
+from outreachd.errors import ConfigError, OutreachError
 from outreachd.sweep import sweep
 
 
@@ -38,6 +38,9 @@ class Daemon:
         """Load and check everything; only then tell systemd we are ready."""
         cfg = config.load(self.config_path)
         services = wiring.build(cfg, owner=self.owner, log=self.log)
+        problems = messages.check_templates(cfg, services.renderer)
+        if problems:
+            raise ConfigError("\n".join(problems))
         version = services.ledger.migrate()
         recovered = services.ledger.recover_sending(clock.now())
         self.services = services
@@ -87,6 +90,9 @@ class Daemon:
             same_db = cfg.ledger_url == self.services.config.ledger_url
             ledger = self.services.ledger if same_db else None
             new = wiring.build(cfg, owner=self.owner, log=self.log, ledger=ledger)
+            problems = messages.check_templates(cfg, new.renderer)
+            if problems:
+                raise ConfigError("\n".join(problems))
             new.ledger.migrate()
         except (yamlio.YamlError, OutreachError) as exc:
             self.log.error("config_reload_failed", problems=str(exc).splitlines())

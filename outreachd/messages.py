@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from outreachd.config import CompanyIn, Config
 from outreachd.core.model import Channel, Email, Owner, Phone, PhoneKind
 from outreachd.core.planner import Option
-from outreachd.render import Message, Renderer, money
+from outreachd.render import Message, Renderer, TemplateError, money
 from outreachd.sources.base import AccountRecord
 
 SMS_KINDS = frozenset({PhoneKind.MOBILE, PhoneKind.PERSONAL})
@@ -66,3 +66,54 @@ def address(rec: AccountRecord, contact_id: str) -> str:
     if isinstance(point, Phone):
         return point.number or ""
     return point.address or "" if isinstance(point, Email) else ""
+
+
+LOCALES = {"US": "en-US", "UK": "en-GB", "CN": "zh-CN"}
+_SAMPLE = {"given_name": "Maximiliano", "family_name": "Oyelaran-Whitfield"}
+
+
+def check_templates(cfg: Config, renderer: Renderer) -> list[str]:
+    """Problems that would stop a message from rendering, found before the daemon is ready:
+    a collector country without a company, a missing template, a missing variable."""
+    problems = []
+    for country in cfg.collectors:
+        company = cfg.company.get(country)
+        if company is None:
+            problems.append(f"{cfg.file}: company.{country}: required for collectors.{country}")
+            continue
+        locale = LOCALES[country.value]
+        values = {**_SAMPLE, **_worst_case(company, locale)}
+        problems += _render_all(cfg, renderer, locale, values)
+    return problems
+
+
+def _worst_case(company: CompanyIn, locale: str) -> dict[str, object]:
+    """Long but plausible values, so a length check sees the worst case."""
+    currency = {"en-US": "USD", "en-GB": "GBP", "zh-CN": "CNY"}[locale]
+    return {
+        "company": company.name,
+        "callback": company.callback,
+        "hotline": company.callback,
+        "signature": company.signature or company.name,
+        "license": company.license,
+        "creditor": company.name,
+        "amount": money("123456.78", currency, locale),
+        "days": 120,
+        "last4": "1234",
+    }
+
+
+def _render_all(
+    cfg: Config, renderer: Renderer, locale: str, values: dict[str, object]
+) -> list[str]:
+    out = []
+    for channel in cfg.cadence.channels:
+        template_id = renderer.template_id(locale, channel, cfg.cadence.template)
+        if not renderer.exists(template_id):
+            out.append(f"{renderer.directory / template_id}.txt.j2: missing (cadence.channels)")
+            continue
+        try:
+            renderer.render(template_id, values)
+        except TemplateError as exc:
+            out.append(str(exc))
+    return out
