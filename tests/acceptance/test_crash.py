@@ -35,6 +35,7 @@ def test_sigkill_during_dispatch_loses_and_duplicates_nothing(tmp_path: Path) ->
     final = Daemon(dep)
     try:
         final.wait_for("READY=1")
+        until(lambda: final.events("daemon_started"))  # READY may overtake the log line
         recovered = final.events("daemon_started")[0]["recovered_unknown"]
         until(lambda: final.events("dispatch_finished"), timeout=30)
         time.sleep(1.0)

@@ -23,6 +23,7 @@ def test_daemon_lifecycle(deployment: Deployment) -> None:
     try:
         daemon.wait_for("READY=1")
         until(lambda: len(deployment.outbox_lines()) >= 5)
+        until(lambda: daemon.events("sweep_finished"))
         assert daemon.events("sweep_finished")[0]["new"] > 0
 
         write_config(deployment.config, batch=7)

@@ -41,7 +41,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from time import perf_counter
+from time import perf_counter, process_time
 from typing import Any, TypeVar
 
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -217,18 +217,27 @@ def _rss_mb() -> float:
 
 
 def _peak_rss_mb() -> float:
+    """Peak RSS of this process image in MB: VmHWM, which exec resets.
+
+    (`getrusage(RUSAGE_SELF).ru_maxrss` is not used: Linux carries the parent's high-water
+    mark over fork and exec into it, so a child started by a big parent reports the parent's.)
+    """
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB on Linux
 
 
-def _timed(fn: Callable[[], T], profile: str | None) -> tuple[T, float]:
-    """`fn()` and its wall seconds; under cProfile (dumped to `profile`) when one is given."""
+def _timed(fn: Callable[[], T], profile: str | None) -> tuple[T, dict[str, float]]:
+    """`fn()` and its wall and CPU seconds; under cProfile (dumped to `profile`) if given."""
     prof = cProfile.Profile() if profile else None
-    t0 = perf_counter()
+    t0, c0 = perf_counter(), process_time()
     result = prof.runcall(fn) if prof else fn()
-    secs = perf_counter() - t0
+    times = {"seconds": perf_counter() - t0, "cpu_seconds": process_time() - c0}
     if prof and profile:
         prof.dump_stats(profile)
-    return result, secs
+    return result, times
 
 
 def child_read(spec: dict[str, Any]) -> dict[str, Any]:
@@ -246,8 +255,8 @@ def child_read(spec: dict[str, Any]) -> dict[str, Any]:
                     records.parse(obj, n)
         return n
 
-    rows, secs = _timed(run, spec.get("profile"))
-    return {"seconds": secs, "rows": rows}
+    rows, times = _timed(run, spec.get("profile"))
+    return times | {"rows": rows}
 
 
 def child_sweep(spec: dict[str, Any]) -> dict[str, Any]:
@@ -260,9 +269,9 @@ def child_sweep(spec: dict[str, Any]) -> dict[str, Any]:
     def run() -> Any:
         return sweep(source=JsonlSource(spec["source"]), ledger=ledger, now=now, log=NullLog())
 
-    stats, secs = _timed(run, spec.get("profile"))
+    stats, times = _timed(run, spec.get("profile"))
     ledger.close()
-    return {"seconds": secs, "stats": dataclasses.asdict(stats)}
+    return times | {"stats": dataclasses.asdict(stats)}
 
 
 def child_dispatch(spec: dict[str, Any]) -> dict[str, Any]:
@@ -294,16 +303,16 @@ def child_dispatch(spec: dict[str, Any]) -> dict[str, Any]:
                 total.by_reason[reason] = total.by_reason.get(reason, 0) + count
         return total, ticks
 
-    (total, ticks), secs = _timed(run, spec.get("profile"))
+    (total, ticks), times = _timed(run, spec.get("profile"))
     n = total.sent or total.claimed
     box, envelopes = Outbox(work / "outbox-baseline.jsonl"), _envelopes(spec, cfg, renderer, n)
-    _, base_secs = _timed(lambda: [box.send(e) for e in envelopes], None)
+    _, base = _timed(lambda: [box.send(e) for e in envelopes], None)
     ledger.close()
-    return {
-        "seconds": secs,
+    return times | {
         "ticks": ticks,
         "stats": dataclasses.asdict(total),
-        "baseline_seconds": base_secs,
+        "baseline_seconds": base["seconds"],
+        "baseline_cpu_seconds": base["cpu_seconds"],
         "baseline_sends": n,
     }
 
@@ -356,7 +365,12 @@ def run_child(name: str, spec: dict[str, Any], profile_dir: Path | None) -> dict
     if proc.returncode != 0:
         raise RuntimeError(f"{name} failed ({proc.returncode}):\n{proc.stderr}")
     out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f" {out['seconds']:.1f} s, peak RSS {out['peak_rss_mb']:.0f} MB", flush=True)
+    print(
+        f" {out['seconds']:.1f} s (CPU {out['cpu_seconds']:.1f} s), "
+        f"peak RSS {out['peak_rss_mb']:.0f} MB, load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+    out["loadavg_after"] = os.getloadavg()[0]
     return out
 
 
@@ -522,6 +536,15 @@ def report(res: dict[str, Any], sizes: Sizes, rows: list[dict[str, Any]]) -> Non
     )
     if reasons:
         print("blocked by: " + ", ".join(f"{k} {v:,}" for k, v in reasons))
+    cpu = {k: res[k]["cpu_seconds"] for k in ("read", "parse", "full", "incremental", "unchanged")}
+    print(
+        f"CPU time (robust to other load): full sweep {cpu['full']:,.1f} s = "
+        f"{cpu['full'] / cpu['read']:.1f}x bare read, {cpu['full'] / cpu['parse']:.1f}x read + "
+        f"parse; incremental {100 * cpu['incremental'] / cpu['full']:.1f} %, unchanged "
+        f"{100 * cpu['unchanged'] / cpu['full']:.1f} % of full; dispatch "
+        f"{s['sent'] / d['cpu_seconds']:,.0f} sent/CPU-s, Outbox.send "
+        f"{d['baseline_sends'] / d['baseline_cpu_seconds']:,.0f}/CPU-s"
+    )
     print("targets are informative; the exit status is 0 either way")
 
 
@@ -533,6 +556,7 @@ def write_json(path_arg: str, args: argparse.Namespace, sizes: Sizes, res: Any, 
     doc: dict[str, object] = dict(machine=machine, python=sys.version, scale=args.scale)
     doc |= dict(seed=args.seed, sizes=dataclasses.asdict(sizes), results=res, figures=rows)
     doc |= dict(sweep_at=SWEEP_AT.isoformat(), dispatch_at=DISPATCH_AT.isoformat())
+    doc |= dict(loadavg_at_end=os.getloadavg())
     path.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"wrote {path}")
 
