@@ -23,14 +23,13 @@ from pydantic import (
     BeforeValidator,
     Field,
     PlainSerializer,
-    StrictBool,
     StrictInt,
     StrictStr,
     model_validator,
 )
 
 from outreachd.core import model
-from outreachd.scenarios import FlagsIn, Strict, Zone
+from outreachd.scenarios import EmailIn, FlagsIn, PhoneIn, Strict, Zone
 from outreachd.scenarios import _flags as _core_flags
 from outreachd.sources.base import AccountRecord, Rejected
 
@@ -123,25 +122,18 @@ class NameIn(Strict):
         return self
 
 
-class PhoneRowIn(Strict):
+class PhoneRowIn(PhoneIn):
+    """A scenario phone that also carries its (valid) number."""
+
     id: NonEmpty
-    kind: model.PhoneKind
     number: PhoneNumber
-    tz: Zone | None = None
-    owner: model.Owner = model.Owner.BORROWER
-    tcpa_consent: StrictBool = False
-    rnd: Literal["yes", "no"] | None = None
-    regf_text_ok: StrictBool = False
-    nyc_written_consent: StrictBool = False
 
 
-class EmailRowIn(Strict):
+class EmailRowIn(EmailIn):
+    """A scenario e-mail contact that also carries its address."""
+
     id: NonEmpty
-    kind: model.EmailKind
     address: EmailAddress
-    owner: model.Owner = model.Owner.BORROWER
-    regf_procedure: model.RegfProcedure = model.RegfProcedure.NONE
-    nyc_written_consent: StrictBool = False
 
 
 class ResidenceRowIn(Strict):
