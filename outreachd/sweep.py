@@ -36,23 +36,34 @@ class SweepStats:
 def sweep(*, source: AccountSource, ledger: store.Ledger, now: datetime, log: Any) -> SweepStats:
     """Read every row (bad rows are logged and counted, never fatal) and update plans.
 
-    Rows stream from the source into the ledger; only account and borrower ids are kept.
+    Rows stream from the source into the ledger; only account and borrower ids are kept, and
+    a row whose raw digest the ledger already holds is not parsed at all.
     """
     stats = SweepStats()
-    present: dict[str, str] = {}  # account_id -> borrower_id
+    present: dict[str, str] = {}  # account_id -> borrower_id ("" when not parsed this sweep)
+    seen = ledger.source_digests()  # raw digest -> account_id: these rows need no parsing
 
     def accepted() -> Iterator[AccountRecord]:
-        for item in source.read():
+        for raw in source.read_raw():
             stats.read += 1
+            known = seen.get(raw.digest)
+            if known is not None and known not in present:
+                present[known] = ""
+                stats.unchanged += 1
+                continue
+            item = raw.parse()
+            if isinstance(item, AccountRecord) and item.account_id in present:
+                item = Rejected(row=raw.row, account_id=item.account_id, field="account_id",
+                                reason="duplicate account_id")  # fmt: skip
             if isinstance(item, Rejected):
                 _rejected(item, stats, log)
                 continue
             present[item.account_id] = item.borrower_id
-            yield item
+            yield dataclasses.replace(item, source_digest=raw.digest)
 
     result = ledger.sync_accounts(accepted(), now)
     stats.new, stats.changed = len(result.new), len(result.changed)
-    stats.unchanged = result.unchanged
+    stats.unchanged += result.unchanged
     plans = [_new_plan(a, present[a], now) for a in result.new]
     plans += _recheck(ledger, result.changed, now)
     retired = _retire(ledger, present.keys(), now)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -103,6 +104,7 @@ accounts = Table(
     Column("account_id", Text, primary_key=True),
     Column("borrower_id", Text, nullable=False, index=True),
     Column("content_hash", Text, nullable=False),
+    Column("source_digest", Text, nullable=True),  # digest of the raw source row (v2)
     Column("payload", Text, nullable=False),
     Column("first_seen_at", UTCTimestamp, nullable=False),
     Column("updated_at", UTCTimestamp, nullable=False),
@@ -193,7 +195,14 @@ def _v1_initial(conn: Connection) -> None:
 
 # Forward-only: append, never edit or reorder; migration i brings the schema to version i + 1.
 # A later migration must spell out its own DDL (ALTER TABLE ...), not lean on `metadata`.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial]
+def _v2_source_digest(conn: Connection) -> None:
+    """Version 2: accounts.source_digest, so a sweep parses only rows that changed."""
+    columns = {c["name"] for c in sqlalchemy.inspect(conn).get_columns("accounts")}
+    if "source_digest" not in columns:  # a v1 ledger; a new one has it from create_all
+        conn.execute(sqlalchemy.text("ALTER TABLE accounts ADD COLUMN source_digest TEXT"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial, _v2_source_digest]
 LATEST = len(MIGRATIONS)
 
 

@@ -186,30 +186,48 @@ class Ledger:
     def sync_accounts(
         self, records: Iterable[AccountRecord], now: datetime, batch: int = 5000
     ) -> SyncResult:
-        """Store new and changed account rows (by content_hash), one transaction per batch."""
+        """Store new and changed account rows (by content_hash), one transaction per batch.
+
+        Only the ids being written are looked up, batch by batch, so a sweep that passes the
+        few changed rows of a large book reads and writes only those.
+        """
         schema.to_micros(now)
-        with self._read() as conn:
-            query = select(accounts.c.account_id, accounts.c.content_hash)
-            known: dict[str, str] = {key: digest for key, digest in conn.execute(query)}
         new: list[str] = []
         changed: list[str] = []
-        unchanged = [0]
-
-        def rows() -> Iterator[dict[str, object]]:
-            for rec in records:
-                old = known.get(rec.account_id)
-                if old == rec.content_hash:
-                    unchanged[0] += 1
-                    continue
-                (new if old is None else changed).append(rec.account_id)
-                known[rec.account_id] = rec.content_hash
-                yield {"account_id": rec.account_id, "borrower_id": rec.borrower_id,
-                       "content_hash": rec.content_hash, "payload": rec.payload_json,
-                       "first_seen_at": now, "updated_at": now}  # fmt: skip
-
+        unchanged = 0
         stmt = schema.upsert(self._dialect, accounts, keep={"first_seen_at"})
-        schema.write_batches(self._engine, stmt, rows(), batch)
-        return SyncResult(new=new, changed=changed, unchanged=unchanged[0])
+        for chunk in _chunks(records, batch):
+            known = self._known(rec.account_id for rec in chunk)
+            rows = []
+            for rec in chunk:
+                old = known.get(rec.account_id)
+                if old == (rec.content_hash, rec.source_digest or old_digest(old)):
+                    unchanged += 1
+                    continue
+                if old is None or old[0] != rec.content_hash:
+                    (new if old is None else changed).append(rec.account_id)
+                else:
+                    unchanged += 1  # same content, the raw row only looks different
+                known[rec.account_id] = (rec.content_hash, rec.source_digest)
+                rows.append(_account_row(rec, now))
+            schema.write_batches(self._engine, stmt, rows, batch)
+        return SyncResult(new=new, changed=changed, unchanged=unchanged)
+
+    def _known(self, ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        wanted = list(dict.fromkeys(ids))
+        query = select(
+            accounts.c.account_id, accounts.c.content_hash, accounts.c.source_digest
+        ).where(accounts.c.account_id.in_(wanted))
+        with self._read() as conn:
+            return {key: (digest, raw) for key, digest, raw in conn.execute(query)}
+
+    def source_digests(self) -> dict[str, str]:
+        """{raw source-row digest: account_id} of every account (one indexed scan)."""
+        query = select(accounts.c.source_digest, accounts.c.account_id).where(
+            accounts.c.source_digest.is_not(None)
+        )
+        with self._read() as conn:
+            return {digest: key for digest, key in conn.execute(query)}
 
     def account_payload(self, account_id: str) -> str | None:
         """The stored JSON payload of one account, or None."""
@@ -355,3 +373,31 @@ def _due(query: Select[Any], now: datetime) -> Select[Any]:
 def _stream(conn: Connection, query: Select[Any], record: str) -> Iterator[dict[str, object]]:
     for row in conn.execution_options(yield_per=1000).execute(query):
         yield schema.jsonable(record, row)
+
+
+def old_digest(old: tuple[str, str | None] | None) -> str | None:
+    """The stored raw digest (a record without one is compared on content alone)."""
+    return old[1] if old else None
+
+
+def _chunks(items: Iterable[AccountRecord], size: int) -> Iterator[list[AccountRecord]]:
+    chunk: list[AccountRecord] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _account_row(rec: AccountRecord, now: datetime) -> dict[str, object]:
+    return {
+        "account_id": rec.account_id,
+        "borrower_id": rec.borrower_id,
+        "content_hash": rec.content_hash,
+        "source_digest": rec.source_digest or None,
+        "payload": rec.payload_json,
+        "first_seen_at": now,
+        "updated_at": now,
+    }

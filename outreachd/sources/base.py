@@ -8,7 +8,8 @@ An unreadable source (missing file, database down) raises `SourceError` instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,6 +37,7 @@ class AccountRecord:
     #                    ledger and parsed back with records.parse when a plan is dispatched
     content_hash: str  # sha256 hex of payload_json: changes iff the row's content changes
     row: int  # 1-based row (line) number in the source, for logs
+    source_digest: str = ""  # digest of the raw row as read (set by sources that offer one)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -48,7 +50,30 @@ class Rejected:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class RawRow:
+    """A row as read, before parsing: its digest lets a sweep skip rows it has seen."""
+
+    row: int
+    digest: str  # blake2b-128 hex of the raw row
+    parse: Callable[[], AccountRecord | Rejected]
+
+
 class AccountSource(Protocol):
     """Reads every account row; each call re-reads the source from the start."""
 
     def read(self) -> Iterator[AccountRecord | Rejected]: ...
+
+    def read_raw(self) -> Iterator[RawRow]: ...
+
+
+def digest(raw: bytes) -> str:
+    """The digest of a raw row (128-bit BLAKE2b: collisions are not a practical concern)."""
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def parsed_rows(items: Iterator[AccountRecord | Rejected]) -> Iterator[RawRow]:
+    """RawRows for a source that can only parse (CSV, SQL): the digest is the content hash."""
+    for item in items:
+        key = item.content_hash if isinstance(item, AccountRecord) else f"rejected:{item.row}"
+        yield RawRow(row=item.row, digest=key, parse=lambda item=item: item)  # type: ignore[misc]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from outreachd.sources import records
-from outreachd.sources.base import AccountRecord, Rejected, SourceError
+from outreachd.sources.base import AccountRecord, RawRow, Rejected, SourceError, parsed_rows
 
 REQUIRED = (
     "account_id", "borrower_id", "country", "creditor", "balance", "currency", "days_past_due",
@@ -197,6 +197,10 @@ class CsvSource:
     def read(self) -> Iterator[AccountRecord | Rejected]:
         """Every row in file order; SourceError if the file cannot be read."""
         return records.unique_accounts(self._rows())
+
+    def read_raw(self) -> Iterator[RawRow]:
+        """Rows parsed eagerly (no raw fast path for this format yet)."""
+        return parsed_rows(self.read())
 
     def _rows(self) -> Iterator[AccountRecord | Rejected]:
         try:

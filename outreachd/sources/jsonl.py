@@ -6,10 +6,11 @@ import json
 import os
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 from outreachd.sources import records
-from outreachd.sources.base import AccountRecord, Rejected, SourceError
+from outreachd.sources.base import AccountRecord, RawRow, Rejected, SourceError, digest
 
 
 def _no_constant(name: str) -> object:
@@ -26,14 +27,25 @@ class JsonlSource:
         """Every row in file order; SourceError if the file cannot be read."""
         return records.unique_accounts(self._rows())
 
+    def read_raw(self) -> Iterator[RawRow]:
+        """Every non-blank line with its digest; parsing waits until the sweep asks."""
+        for number, raw in self._lines():
+            yield RawRow(
+                row=number, digest=digest(raw.rstrip(b"\r\n")), parse=partial(_line, raw, number)
+            )
+
     def _rows(self) -> Iterator[AccountRecord | Rejected]:
+        for number, raw in self._lines():
+            yield _line(raw, number)
+
+    def _lines(self) -> Iterator[tuple[int, bytes]]:
         try:
             with self.path.open("rb") as f:
                 for number, raw in enumerate(f, start=1):
                     if number == 1:
                         raw = raw.removeprefix(b"\xef\xbb\xbf")  # noqa: PLW2901
                     if raw.strip():
-                        yield _line(raw, number)
+                        yield number, raw
         except OSError as exc:
             raise SourceError(f"{self.path}: cannot read: {exc}") from exc
 

@@ -8,7 +8,7 @@ import sqlalchemy
 from sqlalchemy import exc as sa_exc
 
 from outreachd.sources import records
-from outreachd.sources.base import AccountRecord, Rejected, SourceError
+from outreachd.sources.base import AccountRecord, RawRow, Rejected, SourceError, parsed_rows
 from outreachd.sources.csv_file import check_columns, parse_flat
 
 BATCH = 1000
@@ -24,6 +24,10 @@ class SqlSource:
     def read(self) -> Iterator[AccountRecord | Rejected]:
         """Every result row in result order (row = 1-based result position)."""
         return records.unique_accounts(self._rows())
+
+    def read_raw(self) -> Iterator[RawRow]:
+        """Rows parsed eagerly (no raw fast path for this format yet)."""
+        return parsed_rows(self.read())
 
     def _where(self) -> str:
         try:

@@ -93,11 +93,13 @@ def statuses(ledger: Ledger) -> dict[str, str]:
 
 def test_migrate_is_idempotent_and_reports_the_version(ledger: Ledger) -> None:
     """Running migrate again changes nothing and reports the latest version."""
-    assert ledger.migrate() == schema.LATEST == 1
+    assert ledger.migrate() == schema.LATEST == 2
     assert ledger.migrate() == schema.LATEST
     engine = create_engine(ledger.url, poolclass=NullPool)
     with engine.connect() as conn:
-        assert conn.execute(select(schema.schema_version.c.version)).scalars().all() == [1]
+        assert conn.execute(select(schema.schema_version.c.version)).scalars().all() == [
+            schema.LATEST
+        ]
     engine.dispose()
 
 

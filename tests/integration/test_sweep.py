@@ -1,0 +1,126 @@
+"""The sweep: cost follows what changed, departures are retired, bad rows never stop it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from outreachd import sample
+from outreachd.ledger import schema
+from outreachd.ledger.store import Ledger
+from outreachd.sources.base import RawRow
+from outreachd.sources.jsonl import JsonlSource
+from outreachd.sweep import NOT_IN_SOURCE, sweep
+
+NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+
+
+class Log:
+    """A logger double that keeps (event, fields)."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, dict[str, Any]]] = []
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self.lines.append((event, fields))
+
+    info = warning
+
+
+class Counting(JsonlSource):
+    """A JSONL source that counts how many rows were parsed."""
+
+    parsed = 0
+
+    def read_raw(self):  # type: ignore[no-untyped-def]
+        for raw in super().read_raw():
+            yield RawRow(row=raw.row, digest=raw.digest, parse=self._counted(raw))
+
+    def _counted(self, raw: RawRow):  # type: ignore[no-untyped-def]
+        def parse():  # type: ignore[no-untyped-def]
+            Counting.parsed += 1
+            return raw.parse()
+
+        return parse
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def test_second_sweep_parses_only_changed_rows(ledger: Ledger, tmp_path: Path) -> None:
+    """Unchanged rows are recognised by their raw digest and never parsed again."""
+    path = tmp_path / "p.jsonl"
+    sample.write_jsonl(path, n_borrowers=40, seed=1)
+    rows = _rows(path)
+    first = sweep(source=Counting(path), ledger=ledger, now=NOW, log=Log())
+    assert first.new == len(rows) and first.planned == len(rows)
+    rows[3]["debt"]["days_past_due"] += 1
+    _write(path, rows)  # re-serialised: every line's bytes change except in content
+    sweep(source=Counting(path), ledger=ledger, now=NOW, log=Log())
+    Counting.parsed = 0
+    rows[5]["debt"]["days_past_due"] += 1
+    _write(path, rows)
+    third = sweep(source=Counting(path), ledger=ledger, now=NOW, log=Log())
+    assert Counting.parsed == 1
+    assert (third.new, third.changed, third.unchanged) == (0, 1, len(rows) - 1)
+
+
+def test_accounts_that_leave_the_source_are_retired(ledger: Ledger, tmp_path: Path) -> None:
+    """A paid or recalled account (gone from the source) gets a done plan, not a contact."""
+    path = tmp_path / "p.jsonl"
+    sample.write_jsonl(path, n_borrowers=10, seed=2)
+    rows = _rows(path)
+    sweep(source=JsonlSource(path), ledger=ledger, now=NOW, log=Log())
+    _write(path, rows[1:])
+    stats = sweep(source=JsonlSource(path), ledger=ledger, now=NOW, log=Log())
+    plan = ledger.plan(rows[0]["account_id"])
+    assert stats.retired == 1
+    assert plan is not None and plan.status == "done" and plan.reasons == (NOT_IN_SOURCE,)
+
+
+def test_bad_rows_are_logged_and_counted_never_fatal(ledger: Ledger, tmp_path: Path) -> None:
+    """A malformed row and a duplicate id are rejected with row and field; the rest proceed."""
+    path = tmp_path / "p.jsonl"
+    sample.write_jsonl(path, n_borrowers=5, seed=3)
+    rows = _rows(path)
+    bad = json.loads(json.dumps(rows[0]))
+    bad["account_id"] = "BAD-1"
+    bad["debt"]["balance"] = "-5"
+    _write(path, [*rows, bad, rows[1]])
+    log = Log()
+    stats = sweep(source=JsonlSource(path), ledger=ledger, now=NOW, log=log)
+    rejected = [f for e, f in log.lines if e == "account_rejected"]
+    assert stats.rejected == 2 and stats.new == len(rows)
+    assert {r["field"] for r in rejected} == {"debt.balance", "account_id"}
+    assert {r["row"] for r in rejected} == {len(rows) + 1, len(rows) + 2}
+
+
+def test_a_version_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
+    """Migration 2 adds the raw digest to a ledger created by version 1, keeping its rows."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = schema.create_ledger_engine(url)
+    with engine.begin() as conn:
+        schema.metadata.create_all(conn, tables=[schema.schema_version])
+        conn.exec_driver_sql(
+            "CREATE TABLE accounts (account_id TEXT PRIMARY KEY, borrower_id TEXT NOT NULL,"
+            " content_hash TEXT NOT NULL, payload TEXT NOT NULL, first_seen_at BIGINT NOT NULL,"
+            " updated_at BIGINT NOT NULL)"
+        )
+        conn.exec_driver_sql("INSERT INTO accounts VALUES ('A1', 'B1', 'h', '{}', 0, 0)")
+        schema._v1_initial(conn)  # creates the other tables; accounts exists already
+        conn.execute(schema.schema_version.insert().values(version=1))
+    engine.dispose()
+    ledger = Ledger(url)
+    try:
+        assert ledger.migrate() == 2
+        assert ledger.account_payload("A1") == "{}"
+        assert ledger.source_digests() == {}
+    finally:
+        ledger.close()
