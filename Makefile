@@ -50,6 +50,8 @@ check: lint typecheck imports verify test
 ## bench: benchmarks with their bare baselines (not part of check)
 bench: venv
 	$(shell command -v taskset >/dev/null && echo taskset -c 0) $(BIN)/python tests/benchmarks/bench_decide.py --json bench-results/decide.json
+	$(BIN)/python tests/benchmarks/bench_daemon.py --json bench-results/daemon.json
+	OUTREACHD_CRASH_CYCLES=100 $(BIN)/pytest -p no:cacheprovider -q tests/acceptance/test_crash.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis bench-results var
