@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,33 +79,46 @@ class Dispatcher:
         return stats
 
     def _one(self, plan: store.Plan, now: datetime, stats: TickStats) -> None:
+        """Decide and send one plan; its lease is released with the decision's commit, or
+        here when no decision was committed (an error)."""
+        released = False
         try:
             send = self._decide(plan, now, stats)
+            released = True
             if send is not None:
                 self._send(send, now, stats)
         finally:
-            self.ledger.release(plan.account_id, self.owner)
+            if not released:
+                self.ledger.release(plan.account_id, self.owner)
 
     def _decide(self, plan: store.Plan, now: datetime, stats: TickStats) -> _Send | None:
         payload = self.ledger.account_payload(plan.account_id)
-        if payload is None:
-            self.ledger.save_plans([_done(plan, now, "NOT-IN-LEDGER")])
+        rec = records.parse_payload(payload) if payload is not None else None
+        policy = self.config.policy(rec.borrower.residence.country) if rec else None
+        if rec is None or policy is None:
+            final = (
+                _done(plan, now, "NOT-IN-LEDGER")
+                if rec is None
+                else _blocked(plan, now, (NO_COLLECTOR,))
+            )
+            stats.blocked += rec is not None
+            with self.ledger.borrower_txn(plan.borrower_id) as txn:
+                txn.save_plan(final, release_owner=self.owner)
             return None
-        rec = records.parse_payload(payload)
-        policy = self.config.policy(rec.borrower.residence.country)
-        if policy is None:
-            self.ledger.save_plans([_blocked(plan, now, (NO_COLLECTOR,))])
-            stats.blocked += 1
-            return None
-        candidates = messages.options(rec, self.config, self.renderer)
-        by_option = dict(candidates)
+        rendered: dict[planner.Option, Message] = {}
+
+        def lazily() -> Iterator[planner.Option]:
+            for option, message in messages.options(rec, self.config, self.renderer):
+                rendered[option] = message
+                yield option
+
         account = Account(borrower=rec.borrower, flags=rec.flags)
         with self.ledger.borrower_txn(rec.borrower_id) as txn:
             history = txn.history(now - HISTORY)
             choice = planner.choose(
-                account, (rec.account_id,), history, list(by_option), at=now, policy=policy
+                account, (rec.account_id,), history, lazily(), at=now, policy=policy
             )
-            return self._apply(txn, plan, rec, choice, by_option=by_option, now=now, stats=stats)
+            return self._apply(txn, plan, rec, choice, by_option=rendered, now=now, stats=stats)
 
     def _apply(
         self,
@@ -125,11 +138,11 @@ class Dispatcher:
                 assert option is not None
                 attempt = self._attempt(rec, option, decision, now)
                 txn.reserve(attempt, now)
-                txn.save_plan(self._next_step(plan, now))
+                txn.save_plan(self._next_step(plan, now), release_owner=self.owner)
                 return _Send(attempt=attempt, message=by_option[option], rec=rec)
             case core.Defer():
                 assert option is not None
-                txn.save_plan(_deferred(plan, now, option, decision))
+                txn.save_plan(_deferred(plan, now, option, decision), release_owner=self.owner)
                 stats.deferred += 1
                 self.log.info(
                     "outreach_deferred",
@@ -141,7 +154,7 @@ class Dispatcher:
                     rule_ids=list(decision.reasons),
                 )
             case core.Block():
-                txn.save_plan(_blocked(plan, now, decision.reasons))
+                txn.save_plan(_blocked(plan, now, decision.reasons), release_owner=self.owner)
                 stats.blocked += 1
                 for reason in decision.reasons:
                     stats.by_reason[reason] = stats.by_reason.get(reason, 0) + 1

@@ -40,24 +40,26 @@ def contact_points(rec: AccountRecord, channel: Channel) -> Iterator[Phone | Ema
         yield from (p for p in b.phones if p.owner is Owner.BORROWER and p.kind in SMS_KINDS)
 
 
-def options(rec: AccountRecord, cfg: Config, renderer: Renderer) -> list[tuple[Option, Message]]:
-    """The step's candidates in preference order, each with its rendered message."""
+def options(
+    rec: AccountRecord, cfg: Config, renderer: Renderer
+) -> Iterator[tuple[Option, Message]]:
+    """The step's candidates in preference order, each with its rendered message; lazily, so
+    a channel after the first allowed one is never rendered."""
     company = cfg.company.get(rec.borrower.residence.country)
     if company is None:
-        return []
+        return
     values = variables(rec, company)
-    out = []
     for channel in cfg.cadence.channels:
         template_id = renderer.template_id(rec.locale, channel, cfg.cadence.template)
-        if not renderer.exists(template_id):
+        points = list(contact_points(rec, channel))
+        if not points or not renderer.exists(template_id):
             continue
         message = renderer.render(template_id, values)
-        for point in contact_points(rec, channel):
+        for point in points:
             option = Option(
                 channel=channel, contact_id=point.id, template=template_id, meta=message.meta
             )
-            out.append((option, message))
-    return out
+            yield option, message
 
 
 def address(rec: AccountRecord, contact_id: str) -> str:

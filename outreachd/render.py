@@ -25,7 +25,7 @@ from pathlib import Path
 import babel.dates
 import babel.numbers
 import yaml
-from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2 import TemplateError as JinjaError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -80,6 +80,7 @@ class Renderer:
         self.env.filters["money"] = money
         self.env.filters["day"] = day
         self._meta: dict[str, dict[str, object]] = {}
+        self._subjects: dict[str, Template] = {}
 
     def template_id(self, locale: str, channel: Channel, name: str) -> str:
         return f"{locale}/{channel.value}/{name}"
@@ -111,6 +112,13 @@ class Renderer:
             raise TemplateError(f"{path}:2:1: the metadata block must be a mapping")
         return data
 
+    def _subject(self, template_id: str, source: str) -> Template:
+        """The compiled subject line of a template (compiled once)."""
+        found = self._subjects.get(template_id)
+        if found is None:
+            found = self._subjects[template_id] = self.env.from_string(source)
+        return found
+
     def render(self, template_id: str, variables: dict[str, object]) -> Message:
         """Render a template; a missing variable or a template error is a TemplateError."""
         meta = self.metadata(template_id)
@@ -120,7 +128,7 @@ class Renderer:
             body = self.env.get_template(f"{template_id}.txt.j2").render(**variables).strip()
             subject_src = meta.get("subject")
             subject = (
-                self.env.from_string(str(subject_src)).render(**variables).strip()
+                self._subject(template_id, str(subject_src)).render(**variables).strip()
                 if subject_src
                 else None
             )

@@ -113,12 +113,17 @@ def _recheck(ledger: store.Ledger, changed: list[str], now: datetime) -> list[st
 
 
 def _retire(ledger: store.Ledger, present: Any, now: datetime) -> list[store.Plan]:
+    """Plans of accounts no longer in the source; only their ids are read for the rest."""
     keep = set(present)
-    return [
-        dataclasses.replace(
-            plan, status="done", next_due_at=None, reasons=(NOT_IN_SOURCE,), updated_at=now
-        )
-        for status in ("due", "blocked")
-        for plan in ledger.plans(status=status)
-        if plan.account_id not in keep
-    ]
+    out = []
+    for account_id in ledger.plan_ids(("due", "blocked")):
+        if account_id in keep:
+            continue
+        plan = ledger.plan(account_id)
+        if plan is not None:
+            out.append(
+                dataclasses.replace(
+                    plan, status="done", next_due_at=None, reasons=(NOT_IN_SOURCE,), updated_at=now
+                )
+            )
+    return out

@@ -8,7 +8,7 @@ reasons of all of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,18 +39,19 @@ def choose(
     account: Account,
     debts: tuple[str, ...],
     history: Sequence[Event],
-    options: Sequence[Option],
+    options: Iterable[Option],
     *,
     at: datetime,
     policy: core.Policy,
 ) -> Choice:
     """The option to use at or after `at`, with the decision that made it."""
-    results = tuple(
-        (o, core.decide(account, history, _attempt(o, debts), at, policy)) for o in options
-    )
-    for option, decision in results:
+    done: list[tuple[Option, core.Decision]] = []
+    for option in options:  # lazily: options after the first allowed are never built
+        decision = core.decide(account, history, _attempt(option, debts), at, policy)
+        done.append((option, decision))
         if isinstance(decision, core.Allow):
-            return Choice(option=option, decision=decision, considered=results)
+            return Choice(option=option, decision=decision, considered=tuple(done))
+    results = tuple(done)
     deferred = [(o, d) for o, d in results if isinstance(d, core.Defer)]
     if deferred:
         option, decision = min(deferred, key=lambda od: od[1].until)

@@ -7,6 +7,8 @@ zone of the country (FED-TZ-UNKNOWN: contact only when lawful everywhere it coul
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
 
@@ -86,10 +88,14 @@ def phone_zones(phone: Phone) -> tuple[str, ...]:
     """The zones a phone number indicates: its stated zone, else phonenumbers' prefix data."""
     if phone.tz:
         return (phone.tz,)
-    if not phone.number:
-        return ()
+    return number_zones(phone.number) if phone.number else ()
+
+
+@lru_cache(maxsize=65536)
+def number_zones(number: str) -> tuple[str, ...]:
+    """The zones phonenumbers' prefix data gives for an E.164 number (memoised: pure)."""
     try:
-        parsed = phonenumbers.parse(phone.number, None)
+        parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
         return ()
     zones = pn_timezone.time_zones_for_number(parsed)

@@ -7,6 +7,7 @@ is called, then moved forward by `record`; a crash in between leaves 'unknown', 
 
 from __future__ import annotations
 
+import functools
 import heapq
 import json
 from collections.abc import Iterable, Iterator
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, insert, or_, select, update
+from sqlalchemy.sql.expression import Executable
 
 from outreachd.core.model import Channel, Dialer, Event, Initiator, Outcome, Owner, Party, Purpose
 from outreachd.ledger import schema
@@ -139,11 +141,14 @@ class BorrowerTxn:
         with schema.translate():
             self._conn.execute(insert(events), [_event_row(attempt, now)])
 
-    def save_plan(self, plan: Plan) -> None:
-        """Upsert one plan in this transaction (its lease is left as it is)."""
+    def save_plan(self, plan: Plan, release_owner: str | None = None) -> None:
+        """Upsert one plan in this transaction; with `release_owner`, also clear the lease
+        that owner holds on it (in the same commit, instead of one of its own)."""
         with schema.translate():
-            stmt = schema.upsert(self._conn.dialect.name, plans, keep=_LEASE)
+            stmt = _plan_upsert(self._conn.dialect.name)
             self._conn.execute(stmt, [_plan_row(plan)])
+            if release_owner is not None:
+                self._conn.execute(_release_stmt(plan.account_id, release_owner))
 
     def add_flag(self, name: str, value: object, source: str, now: datetime) -> None:
         """Record a flag the daemon raised itself (an opt-out, hardship from a reply)."""
@@ -221,6 +226,12 @@ class Ledger:
         with self._read() as conn:
             return {key: (digest, raw) for key, digest, raw in conn.execute(query)}
 
+    def plan_ids(self, statuses: Iterable[str]) -> list[str]:
+        """Ids of the plans in these statuses (ids only: cheap on a large book)."""
+        query = select(plans.c.account_id).where(plans.c.status.in_(list(statuses)))
+        with self._read() as conn:
+            return list(conn.execute(query).scalars())
+
     def source_digests(self) -> dict[str, str]:
         """{raw source-row digest: account_id} of every account (one indexed scan)."""
         query = select(accounts.c.source_digest, accounts.c.account_id).where(
@@ -297,13 +308,8 @@ class Ledger:
 
     def release(self, account_id: str, owner: str) -> None:
         """Clear the plan's lease if, and only if, `owner` still holds it."""
-        stmt = (
-            update(plans)
-            .where(plans.c.account_id == account_id, plans.c.lease_owner == owner)
-            .values(lease_owner=None, lease_until=None)
-        )
         with self._write() as conn:
-            conn.execute(stmt)
+            conn.execute(_release_stmt(account_id, owner))
 
     @contextmanager
     def borrower_txn(self, borrower_id: str) -> Iterator[BorrowerTxn]:
@@ -401,3 +407,17 @@ def _account_row(rec: AccountRecord, now: datetime) -> dict[str, object]:
         "first_seen_at": now,
         "updated_at": now,
     }
+
+
+@functools.cache
+def _plan_upsert(dialect: str) -> Executable:
+    """The plan upsert for one database kind, built once (its lease is left as it is)."""
+    return schema.upsert(dialect, plans, keep=_LEASE)
+
+
+def _release_stmt(account_id: str, owner: str) -> Executable:
+    return (
+        update(plans)
+        .where(plans.c.account_id == account_id, plans.c.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None)
+    )
