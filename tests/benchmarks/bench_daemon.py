@@ -338,7 +338,7 @@ def _envelopes(spec: dict[str, Any], cfg: Any, renderer: Any, n: int) -> list[An
     finally:
         conn.close()
     rec = records.parse_payload(payload)
-    option, message = messages.options(rec, cfg, renderer)[0]
+    option, message = next(iter(messages.options(rec, cfg, renderer)))
     envelope = Envelope(
         attempt_id="", account_id=rec.account_id, borrower_id=rec.borrower_id,
         debts=(rec.account_id,), contact_id=option.contact_id,
