@@ -80,20 +80,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
 
-def _cmd_plan(args: argparse.Namespace) -> int:
+def _config(args: argparse.Namespace) -> config.Config | None:
+    """The validated configuration, or None after printing its problems."""
     try:
-        cfg = config.load(args.config)
+        return config.load(args.config)
     except yamlio.YamlError as exc:
         print(exc, file=sys.stderr)
+        return None
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    if cfg is None:
         return EXIT_USAGE
     return inspect_plans.show(cfg, at=args.at, account=args.account, out=sys.stdout)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    try:
-        cfg = config.load(args.config)
-    except yamlio.YamlError as exc:
-        print(exc, file=sys.stderr)
+    cfg = _config(args)
+    if cfg is None:
         return EXIT_USAGE
     return inspect_plans.export(cfg, since=args.since, out=sys.stdout)
 

@@ -34,7 +34,7 @@ _AT = attrgetter("at")
 
 def cap_channel(channel: Channel) -> Channel:
     """A voicemail drop counts as a call for caps, cooldowns and MEDIUM-OPT-OUT (SCENARIOS 6)."""
-    return Channel.CALL if channel is Channel.VOICEMAIL else channel
+    return FOLDED.get(channel, channel)
 
 
 class Ev(NamedTuple):

@@ -97,11 +97,6 @@ def start_of_day(day: date, tz: ZoneInfo) -> datetime:
     return first_instant_at_or_after(day, MIDNIGHT, tz)
 
 
-def next_midnight(instant: datetime, tz: ZoneInfo) -> datetime:
-    """The first instant of the local day after the one containing `instant`."""
-    return start_of_day(local_date(instant, tz) + timedelta(days=1), tz)
-
-
 def parse_hhmm(text: str) -> time:
     """`"HH:MM"` (or `"24:00"`, returned as the last representable time) as a `time`."""
     hours, minutes = (int(part) for part in text.split(":"))
