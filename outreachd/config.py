@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -122,19 +123,30 @@ class Config:
     company: dict[model.Country, CompanyIn]
     cadence: CadenceIn
     schedule: ScheduleIn
+    _policies: dict[model.Country, Policy] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # one Policy per country for the config's lifetime: it memoises pack selection
+        policies = {
+            country: Policy(
+                packs=self.packs,
+                collector=collector,
+                profile=self.profile,
+                calendars=self.calendars,
+                enable_pending=self.enable_pending,
+            )
+            for country, collector in self.collectors.items()
+        }
+        object.__setattr__(self, "_policies", policies)
 
     def policy(self, country: model.Country) -> Policy | None:
         """The decision policy for borrowers in `country`, or None if we do not collect there."""
-        collector = self.collectors.get(country)
-        if collector is None:
-            return None
-        return Policy(
-            packs=self.packs,
-            collector=collector,
-            profile=self.profile,
-            calendars=self.calendars,
-            enable_pending=self.enable_pending,
-        )
+        return self._policies.get(country)
+
+    @property
+    def lookback(self) -> timedelta:
+        """How far back any rule of any policy counts events (older ones never matter)."""
+        return max((p.lookback for p in self._policies.values()), default=timedelta(days=2))
 
 
 def _override(o: CnOverrideIn, located: yamlio.Located, i: int) -> CnYearOverride:

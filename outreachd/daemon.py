@@ -171,7 +171,9 @@ class Daemon:
         if services is None or self.stop.is_set():
             return
         try:
-            stats = services.dispatcher.tick(clock.now(), stopping=self.stop.is_set)
+            stats = services.dispatcher.tick(
+                clock.now(), stopping=self.stop.is_set, clock=clock.now
+            )
         except OutreachError as exc:  # the ledger is unreachable: send nothing, retry
             self.log.error("dispatch_failed", error=str(exc))
             return

@@ -8,6 +8,7 @@ toward caps and is never blindly re-sent.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,13 +21,12 @@ from outreachd.channels.base import Channel, Envelope, SendError
 from outreachd.config import Config
 from outreachd.core import decide as core
 from outreachd.core import planner
-from outreachd.core.model import Account, Outcome
+from outreachd.core.model import Account, Event, Outcome
 from outreachd.ledger import store
 from outreachd.render import Message, Renderer
 from outreachd.sources import records
 from outreachd.sources.base import AccountRecord
 
-HISTORY = timedelta(days=120)  # longer than any counting window of any pack
 NO_COLLECTOR = "NO-COLLECTOR-FOR-COUNTRY"
 
 
@@ -40,6 +40,21 @@ class TickStats:
     unknown: int = 0
     errors: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)
+
+
+CHUNK = 100  # plans decided in one transaction, then sent, then recorded in one more
+RETRY_AFTER_ERROR = timedelta(minutes=5)  # a plan whose decision failed is retried then
+DISPATCH_ERROR = "DISPATCH-ERROR"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Out:
+    """What deciding a chunk produces besides plans and sends: counts, and log lines to
+    write once the chunk has committed."""
+
+    now: datetime
+    stats: TickStats
+    logs: list[tuple[str, dict[str, object]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -64,47 +79,82 @@ class Dispatcher:
         self.ledger, self.config, self.renderer = ledger, config, renderer
         self.channel, self.owner, self.log, self.new_id = channel, owner, log, new_id
 
-    def tick(self, now: datetime, stopping: Callable[[], bool] = lambda: False) -> TickStats:
-        """Handle every plan due at `now` (one batch); stop claiming when `stopping()`."""
+    def tick(
+        self,
+        now: datetime,
+        stopping: Callable[[], bool] = lambda: False,
+        clock: Callable[[], datetime] | None = None,
+    ) -> TickStats:
+        """Handle every plan due at `now` (one claimed batch), a chunk at a time: decide the
+        chunk in one transaction, then send it. A later chunk is decided at `clock()` when a
+        clock is given (never before `now`). Once `stopping()`, the chunks not yet decided
+        are released; a decided chunk is always sent (its attempts are reserved)."""
         sched = self.config.schedule
         lease = timedelta(seconds=sched.lease_seconds)
         stats = TickStats()
         plans = self.ledger.claim_due(now, self.owner, lease, sched.batch)
         stats.claimed = len(plans)
-        for plan in plans:
+        for start in range(0, len(plans), CHUNK):
             if stopping():
-                self.ledger.release(plan.account_id, self.owner)
-                continue
-            self._one(plan, now, stats)
+                self.ledger.release([p.account_id for p in plans[start:]], self.owner)
+                break
+            at = now if clock is None or start == 0 else max(now, clock())
+            sends = self._decide(plans[start : start + CHUNK], at, stats)
+            self._send_all(sends, at, stats)
         return stats
 
-    def _one(self, plan: store.Plan, now: datetime, stats: TickStats) -> None:
-        """Decide and send one plan; its lease is released with the decision's commit, or
-        here when no decision was committed (an error)."""
-        released = False
-        try:
-            send = self._decide(plan, now, stats)
-            released = True
-            if send is not None:
-                self._send(send, now, stats)
-        finally:
-            if not released:
-                self.ledger.release(plan.account_id, self.owner)
+    def _decide(self, chunk: list[store.Plan], now: datetime, stats: TickStats) -> list[_Send]:
+        """Decide every plan of the chunk in one transaction holding its borrowers' locks;
+        commit the reservations and the plans (which releases their leases); the sends."""
+        payloads = self.ledger.account_payloads(p.account_id for p in chunk)
+        recs: dict[str, AccountRecord | Exception] = {}
+        for account_id, payload in payloads.items():
+            try:
+                recs[account_id] = records.load_payload(payload)
+            except ValueError as exc:
+                recs[account_id] = exc
+        borrowers = {p.borrower_id for p in chunk}
+        borrowers |= {r.borrower_id for r in recs.values() if isinstance(r, AccountRecord)}
+        sends: list[_Send] = []
+        saved: list[store.Plan] = []
+        out = _Out(now=now, stats=stats)
+        with self.ledger.borrowers_txn(borrowers) as txn:
+            histories = txn.histories(now - self.config.lookback)
+            for plan in chunk:
+                rec = recs.get(plan.account_id)
+                try:
+                    if isinstance(rec, Exception):
+                        raise rec
+                    borrower = rec.borrower_id if rec is not None else plan.borrower_id
+                    plan_, send = self._one(plan, rec, histories.get(borrower, []), out)
+                except Exception as exc:  # one bad plan never stops the others: retry later
+                    stats.errors += 1
+                    saved.append(_retry(plan, now))
+                    out.logs.append(("dispatch_error", _error(plan, exc, now)))
+                    continue
+                saved.append(plan_)
+                if send is not None:
+                    sends.append(send)
+                    history = histories.setdefault(send.rec.borrower_id, [])
+                    event = store.reserved_event(send.attempt, now)
+                    bisect.insort(history, event, key=lambda e: e.at)
+            txn.reserve_many((send.attempt for send in sends), now)
+            txn.save_plans(saved, release_owner=self.owner)
+        for name, fields_ in out.logs:  # only what was committed is logged
+            (self.log.warning if name == "dispatch_error" else self.log.info)(name, **fields_)
+        return sends
 
-    def _decide(self, plan: store.Plan, now: datetime, stats: TickStats) -> _Send | None:
-        payload = self.ledger.account_payload(plan.account_id)
-        rec = records.parse_payload(payload) if payload is not None else None
-        policy = self.config.policy(rec.borrower.residence.country) if rec else None
-        if rec is None or policy is None:
-            final = (
-                _done(plan, now, "NOT-IN-LEDGER")
-                if rec is None
-                else _blocked(plan, now, (NO_COLLECTOR,))
-            )
-            stats.blocked += rec is not None
-            with self.ledger.borrower_txn(plan.borrower_id) as txn:
-                txn.save_plan(final, release_owner=self.owner)
-            return None
+    def _one(
+        self, plan: store.Plan, rec: AccountRecord | None, history: list[Event], out: _Out
+    ) -> tuple[store.Plan, _Send | None]:
+        """The plan's decision: its next state, and the send when it is allowed now."""
+        now, stats = out.now, out.stats
+        if rec is None:
+            return _done(plan, now, "NOT-IN-LEDGER"), None
+        policy = self.config.policy(rec.borrower.residence.country)
+        if policy is None:
+            stats.blocked += 1
+            return _blocked(plan, now, (NO_COLLECTOR,)), None
         rendered: dict[planner.Option, Message] = {}
 
         def lazily() -> Iterator[planner.Option]:
@@ -113,53 +163,33 @@ class Dispatcher:
                 yield option
 
         account = Account(borrower=rec.borrower, flags=rec.flags)
-        with self.ledger.borrower_txn(rec.borrower_id) as txn:
-            history = txn.history(now - HISTORY)
-            choice = planner.choose(
-                account, (rec.account_id,), history, lazily(), at=now, policy=policy
-            )
-            return self._apply(txn, plan, rec, choice, by_option=rendered, now=now, stats=stats)
-
-    def _apply(
-        self,
-        txn: store.BorrowerTxn,
-        plan: store.Plan,
-        rec: AccountRecord,
-        choice: planner.Choice,
-        *,
-        by_option: dict[planner.Option, Message],
-        now: datetime,
-        stats: TickStats,
-    ) -> _Send | None:
+        debts = (rec.account_id,)
+        choice = planner.choose(account, debts, history, lazily(), at=now, policy=policy)
         decision, option = choice.decision, choice.option
-        fields = _fields(rec, decision)
+        fields_ = _fields(rec, decision)
         match decision:
             case core.Allow():
                 assert option is not None
                 attempt = self._attempt(rec, option, decision, now)
-                txn.reserve(attempt, now)
-                txn.save_plan(self._next_step(plan, now), release_owner=self.owner)
-                return _Send(attempt=attempt, message=by_option[option], rec=rec)
+                send = _Send(attempt=attempt, message=rendered[option], rec=rec)
+                return self._next_step(plan, now), send
             case core.Defer():
                 assert option is not None
-                txn.save_plan(_deferred(plan, now, option, decision), release_owner=self.owner)
                 stats.deferred += 1
-                self.log.info(
-                    "outreach_deferred",
-                    **fields,
-                    channel=option.channel.value,
-                    contact_id=option.contact_id,
-                    template=option.template,
-                    until=decision.until.isoformat(),
-                    rule_ids=list(decision.reasons),
-                )
+                out.logs.append(("outreach_deferred", fields_ | {
+                    "channel": option.channel.value, "contact_id": option.contact_id,
+                    "template": option.template, "until": decision.until.isoformat(),
+                    "rule_ids": list(decision.reasons),
+                }))  # fmt: skip
+                return _deferred(plan, now, option, decision), None
             case core.Block():
-                txn.save_plan(_blocked(plan, now, decision.reasons), release_owner=self.owner)
                 stats.blocked += 1
                 for reason in decision.reasons:
                     stats.by_reason[reason] = stats.by_reason.get(reason, 0) + 1
-                self.log.info("outreach_blocked", **fields, rule_ids=list(decision.reasons))
-        return None
+                rule_ids = list(decision.reasons)
+                out.logs.append(("outreach_blocked", fields_ | {"rule_ids": rule_ids}))
+                return _blocked(plan, now, decision.reasons), None
+        raise AssertionError(f"unknown decision {decision!r}")
 
     def _attempt(
         self, rec: AccountRecord, option: planner.Option, decision: core.Allow, now: datetime
@@ -188,7 +218,29 @@ class Dispatcher:
             plan, step=step, status="due", next_due_at=due, reasons=(), updated_at=now
         )
 
-    def _send(self, send: _Send, now: datetime, stats: TickStats) -> None:
+    def _send_all(self, sends: list[_Send], now: datetime, stats: TickStats) -> None:
+        """Send each reserved attempt; record every outcome in one transaction, then log."""
+        results: list[store.Recorded] = []
+        logs: list[tuple[str, dict[str, object]]] = []
+        try:
+            for send in sends:
+                results.append(self._send(send, now, stats, logs))
+        finally:
+            try:
+                self.ledger.record_many(results)
+            finally:
+                for event, fields_ in logs:
+                    (self.log.info if event == "outreach_sent" else self.log.warning)(
+                        event, **fields_
+                    )
+
+    def _send(
+        self,
+        send: _Send,
+        now: datetime,
+        stats: TickStats,
+        logs: list[tuple[str, dict[str, object]]],
+    ) -> store.Recorded:
         attempt, rec = send.attempt, send.rec
         envelope = Envelope(
             attempt_id=attempt.id,
@@ -200,7 +252,7 @@ class Dispatcher:
             sent_at=now,
             message=send.message,
         )
-        base = {
+        base: dict[str, object] = {
             "attempt_id": attempt.id,
             "account_id": rec.account_id,
             "borrower_id": rec.borrower_id,
@@ -212,19 +264,34 @@ class Dispatcher:
         }
         try:
             receipt = self.channel.send(envelope)
-        except SendError as exc:
-            status = "unknown" if exc.sent_unknown else "failed"
-            outcome = Outcome.UNKNOWN if exc.sent_unknown else Outcome.FAILED
-            self.ledger.record(attempt.id, status, outcome.value)
-            if exc.sent_unknown:
+        except Exception as exc:  # whatever the channel raised, its fate is recorded
+            unknown = not isinstance(exc, SendError) or exc.sent_unknown
+            status = "unknown" if unknown else "failed"
+            outcome = Outcome.UNKNOWN if unknown else Outcome.FAILED
+            if unknown:
                 stats.unknown += 1
             else:
                 stats.failed += 1
-            self.log.warning("outreach_failed", **base, status=status, error=str(exc))
-            return
-        self.ledger.record(attempt.id, "sent", receipt.outcome.value, receipt.provider_id)
+            if not isinstance(exc, SendError):
+                stats.errors += 1
+            logs.append(("outreach_failed", base | {"status": status, "error": _describe(exc)}))
+            return store.Recorded(attempt.id, status, outcome.value)
         stats.sent += 1
-        self.log.info("outreach_sent", **base, outcome=receipt.outcome.value)
+        logs.append(("outreach_sent", base | {"outcome": receipt.outcome.value}))
+        return store.Recorded(attempt.id, "sent", receipt.outcome.value, receipt.provider_id)
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, SendError) else f"{type(exc).__name__}: {exc}"
+
+
+def _error(plan: store.Plan, exc: Exception, now: datetime) -> dict[str, object]:
+    return {
+        "account_id": plan.account_id,
+        "borrower_id": plan.borrower_id,
+        "error": f"{type(exc).__name__}: {exc}",
+        "retry_at": (now + RETRY_AFTER_ERROR).isoformat(),
+    }
 
 
 def _fields(rec: AccountRecord, decision: core.Decision) -> dict[str, object]:
@@ -257,6 +324,17 @@ def _deferred(
 def _blocked(plan: store.Plan, now: datetime, reasons: tuple[str, ...]) -> store.Plan:
     return dataclasses.replace(
         plan, status="blocked", next_due_at=None, reasons=reasons, updated_at=now
+    )
+
+
+def _retry(plan: store.Plan, now: datetime) -> store.Plan:
+    """The plan, still due, RETRY_AFTER_ERROR later (deferred after an error, never dropped)."""
+    return dataclasses.replace(
+        plan,
+        status="due",
+        next_due_at=now + RETRY_AFTER_ERROR,
+        reasons=(DISPATCH_ERROR,),
+        updated_at=now,
     )
 
 

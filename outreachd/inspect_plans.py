@@ -11,7 +11,6 @@ from outreachd.config import Config
 from outreachd.core import decide as core
 from outreachd.core import localtime, planner
 from outreachd.core.model import Account
-from outreachd.dispatch import HISTORY
 from outreachd.ledger.store import Ledger
 from outreachd.render import Renderer
 from outreachd.sources import records
@@ -54,7 +53,7 @@ def _line(
     opts = [o for o, _ in messages.options(rec, cfg, renderer)]
     acct = Account(borrower=rec.borrower, flags=rec.flags)
     with ledger.borrower_txn(rec.borrower_id) as txn:
-        history = txn.history(at - HISTORY)
+        history = txn.history(at - cfg.lookback)
     choice = planner.choose(acct, (rec.account_id,), history, opts, at=at, policy=policy)
     return f"{head}: {_describe(choice)}"
 

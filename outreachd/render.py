@@ -16,12 +16,14 @@ carrier-counted length) is what the rule packs' content rules read.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import babel
 import babel.dates
 import babel.numbers
 import yaml
@@ -56,8 +58,31 @@ class Message:
 
 
 def money(amount: Decimal | str, currency: str, locale: str) -> str:
-    """`$1,280.50`, `£1,280.50`, `¥1,280.50` (exact decimal, never float)."""
-    return babel.numbers.format_currency(Decimal(amount), currency, locale=locale.replace("-", "_"))
+    """`$1,280.50`, `£1,280.50`, `¥1,280.50` (exact decimal, never float).
+
+    Exactly babel's format_currency; where the locale writes `¤#,##0.00` with `,` and `.` (the
+    shipped locales) it is done here from babel's symbol and precision, several times faster.
+    """
+    value = Decimal(amount)
+    fast = _simple_currency(currency, locale)
+    if fast is None or value < 0:
+        return babel.numbers.format_currency(value, currency, locale=locale.replace("-", "_"))
+    symbol, digits = fast
+    return f"{symbol}{value.quantize(Decimal(1).scaleb(-digits)):,.{digits}f}"
+
+
+@functools.lru_cache(maxsize=256)
+def _simple_currency(currency: str, locale: str) -> tuple[str, int] | None:
+    """(symbol, fraction digits) when the locale's currency pattern is `¤#,##0.00` with a
+    `,` group and a `.` decimal separator; None when babel must format."""
+    tag = locale.replace("-", "_")
+    pattern = babel.Locale.parse(tag).currency_formats["standard"]
+    numbers = babel.numbers
+    if pattern.pattern != "¤#,##0.00" or numbers.get_decimal_symbol(tag) != ".":
+        return None
+    if numbers.get_group_symbol(tag) != ",":
+        return None
+    return numbers.get_currency_symbol(currency, tag), numbers.get_currency_precision(currency)
 
 
 def day(d: date, locale: str) -> str:
@@ -75,18 +100,24 @@ class Renderer:
             loader=FileSystemLoader(str(directory)),
             undefined=StrictUndefined,
             autoescape=False,
+            auto_reload=False,  # templates are read once; a reload builds a new Renderer
             keep_trailing_newline=False,
         )
         self.env.filters["money"] = money
         self.env.filters["day"] = day
         self._meta: dict[str, dict[str, object]] = {}
+        self._exists: dict[str, bool] = {}
         self._subjects: dict[str, Template] = {}
 
     def template_id(self, locale: str, channel: Channel, name: str) -> str:
         return f"{locale}/{channel.value}/{name}"
 
     def exists(self, template_id: str) -> bool:
-        return (self.directory / f"{template_id}.txt.j2").is_file()
+        """Whether the template file exists (looked up once: templates are read once)."""
+        found = self._exists.get(template_id)
+        if found is None:
+            found = self._exists[template_id] = (self.directory / f"{template_id}.txt.j2").is_file()
+        return found
 
     def metadata(self, template_id: str) -> dict[str, object]:
         """The template's metadata block (cached); TemplateError names the file and line."""

@@ -122,6 +122,9 @@ class Policy:
         self.packs, self.collector, self.profile = packs, collector, Profile(profile)
         self.calendars, self.enable_pending, self.horizon = calendars, enable_pending, horizon
         self._active: dict[tuple[object, ...], ActiveRules] = {}
+        timed = tuple(r for p in packs for r in p.rules if r.kind not in STATIC_KINDS)
+        # how far back any rule of any pack counts: events older than that never matter
+        self.lookback = _lookback(timed)  # type: ignore[arg-type]
 
     def active(self, account: Account) -> ActiveRules:
         """The rules that apply to this borrower under this policy (SCENARIOS.md 4.1)."""

@@ -253,17 +253,19 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 @contextmanager
-def write_txn(engine: Engine, lock_key: int | str | None = None) -> Iterator[Connection]:
-    """A writing transaction; on PostgreSQL optionally under a transaction advisory lock.
+def write_txn(engine: Engine, *lock_keys: int | str) -> Iterator[Connection]:
+    """A writing transaction; on PostgreSQL under a transaction advisory lock per key.
 
-    An int `lock_key` is used as is, a str is hashed with hashtextextended. SQLite needs no key:
-    BEGIN IMMEDIATE already serialises all writers.
+    An int key is used as is, a str is hashed with hashtextextended. Keys are locked in the
+    order given: callers locking several pass them sorted, so two transactions never wait on
+    each other in opposite orders. SQLite needs no key: BEGIN IMMEDIATE serialises all writers.
     """
     with engine.connect() as conn:
         conn.execution_options(**{WRITE: True})
         with conn.begin():
-            if conn.dialect.name == "postgresql" and lock_key is not None:
-                _advisory_xact_lock(conn, lock_key)
+            if conn.dialect.name == "postgresql":
+                for key in lock_keys:
+                    _advisory_xact_lock(conn, key)
             yield conn
 
 

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, Select, insert, or_, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, func, insert, or_, select, update
 from sqlalchemy.sql.expression import Executable
+from sqlalchemy.types import Text
 
 from outreachd.core.model import Channel, Dialer, Event, Initiator, Outcome, Owner, Party, Purpose
 from outreachd.ledger import schema
@@ -57,6 +58,16 @@ class SyncResult:
     new: list[str]
     changed: list[str]
     unchanged: int
+
+
+class Recorded(NamedTuple):
+    """What became of an attempt (see Ledger.record)."""
+
+    attempt_id: str
+    status: str
+    outcome: str
+    provider_id: str | None = None
+    at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -107,52 +118,108 @@ def _event_row(attempt: Attempt, now: datetime) -> dict[str, object]:
     return row
 
 
-def _event(row: Row[Any]) -> Event:
-    """A ledger row as the rules see it; an attempt of unknown fate counts as made."""
-    outcome = _STATUS_OUTCOME.get(row.status) or Outcome(row.outcome)
+def _lookup(enum: Any) -> dict[str, Any]:
+    return {member.value: member for member in enum}
+
+
+_CHANNELS, _OUTCOMES, _INITIATORS = _lookup(Channel), _lookup(Outcome), _lookup(Initiator)
+_DIALERS, _OWNERS, _PARTIES, _PURPOSES = (
+    _lookup(Dialer), _lookup(Owner), _lookup(Party), _lookup(Purpose)
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1 << 14)  # a borrower's few debts repeat in every event
+def _json_tuple(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
+
+
+def _event(row: Any) -> Event:
+    """A ledger row (a Row or an event-row dict) as the rules see it; an attempt of unknown
+    fate counts as made."""
+    get = row.__getitem__ if isinstance(row, dict) else row._mapping.__getitem__
+    outcome = _STATUS_OUTCOME.get(get("status")) or _OUTCOMES[get("outcome")]
+    person = get("person")
     return Event(
-        at=row.at, channel=Channel(row.channel), to=row.contact_id, outcome=outcome,
-        initiator=Initiator(row.initiator), dialer=Dialer(row.dialer),
-        debts=tuple(json.loads(row.debts)), person=Owner(row.person) if row.person else None,
-        party=Party(row.party), purpose=Purpose(row.purpose),
+        at=get("at"), channel=_CHANNELS[get("channel")], to=get("contact_id"), outcome=outcome,
+        initiator=_INITIATORS[get("initiator")], dialer=_DIALERS[get("dialer")],
+        debts=_json_tuple(get("debts")), person=_OWNERS[person] if person else None,
+        party=_PARTIES[get("party")], purpose=_PURPOSES[get("purpose")],
     )  # fmt: skip
 
 
-class BorrowerTxn:
-    """One open transaction holding the borrower's lock; see Ledger.borrower_txn."""
+# what _event reads, and the borrower: a history query selects only these
+_EVENT_COLUMNS = tuple(events.c[name] for name in (
+    "borrower_id", "at", "channel", "contact_id", "outcome", "status", "initiator", "dialer",
+    "debts", "person", "party", "purpose",
+))  # fmt: skip
 
-    def __init__(self, conn: Connection, borrower_id: str) -> None:
-        self._conn, self.borrower_id = conn, borrower_id
+
+def reserved_event(attempt: Attempt, now: datetime) -> Event:
+    """The Event a reserved attempt is, exactly as `history` reads it back."""
+    return _event(_event_row(attempt, now))
+
+
+class BorrowerTxn:
+    """One open transaction holding the locks of one or more borrowers; see
+    Ledger.borrower_txn and Ledger.borrowers_txn."""
+
+    def __init__(self, conn: Connection, borrower_ids: Iterable[str]) -> None:
+        self._conn, self.borrower_ids = conn, frozenset(borrower_ids)
 
     def history(self, since: datetime) -> list[Event]:
-        """This borrower's events at or after `since`, oldest first, as core Events."""
+        """The (one) borrower's events at or after `since`, oldest first, as core Events."""
+        (borrower_id,) = self.borrower_ids
+        return self.histories(since).get(borrower_id, [])
+
+    def histories(self, since: datetime) -> dict[str, list[Event]]:
+        """{borrower: events at or after `since`, oldest first} for every locked borrower,
+        in one query; a borrower without events is absent."""
         query = (
-            select(events)
-            .where(events.c.borrower_id == self.borrower_id, events.c.at >= since)
-            .order_by(events.c.at, events.c.id)
+            select(*_EVENT_COLUMNS)
+            .where(events.c.borrower_id.in_(sorted(self.borrower_ids)), events.c.at >= since)
+            .order_by(events.c.borrower_id, events.c.at, events.c.id)
         )
+        out: dict[str, list[Event]] = {}
         with schema.translate():
-            return [_event(row) for row in self._conn.execute(query)]
+            for row in self._conn.execute(query):
+                out.setdefault(row.borrower_id, []).append(_event(row))
+        return out
 
     def reserve(self, attempt: Attempt, now: datetime) -> None:
         """Insert the attempt as 'sending' (outcome 'unknown'); it counts from this moment."""
-        if attempt.borrower_id != self.borrower_id:
-            raise ValueError(f"attempt {attempt.id} is not for borrower {self.borrower_id}")
-        with schema.translate():
-            self._conn.execute(insert(events), [_event_row(attempt, now)])
+        self.reserve_many([attempt], now)
+
+    def reserve_many(self, attempts: Iterable[Attempt], now: datetime) -> None:
+        """`reserve` for several attempts, in one statement."""
+        rows = []
+        for attempt in attempts:
+            if attempt.borrower_id not in self.borrower_ids:
+                raise ValueError(f"attempt {attempt.id} is not for a borrower of this transaction")
+            rows.append(_event_row(attempt, now))
+        if rows:
+            with schema.translate():
+                self._conn.execute(insert(events), rows)
 
     def save_plan(self, plan: Plan, release_owner: str | None = None) -> None:
         """Upsert one plan in this transaction; with `release_owner`, also clear the lease
         that owner holds on it (in the same commit, instead of one of its own)."""
+        self.save_plans([plan], release_owner)
+
+    def save_plans(self, batch: Iterable[Plan], release_owner: str | None = None) -> None:
+        """`save_plan` for several plans, in one statement (and one release)."""
+        rows = [_plan_row(plan) for plan in batch]
+        if not rows:
+            return
         with schema.translate():
-            stmt = _plan_upsert(self._conn.dialect.name)
-            self._conn.execute(stmt, [_plan_row(plan)])
+            self._conn.execute(_plan_upsert(self._conn.dialect.name), rows)
             if release_owner is not None:
-                self._conn.execute(_release_stmt(plan.account_id, release_owner))
+                ids = [str(row["account_id"]) for row in rows]
+                self._conn.execute(_release_stmt(ids, release_owner))
 
     def add_flag(self, name: str, value: object, source: str, now: datetime) -> None:
         """Record a flag the daemon raised itself (an opt-out, hardship from a reply)."""
-        row = {"borrower_id": self.borrower_id, "name": name, "value": json.dumps(value),
+        (borrower_id,) = self.borrower_ids
+        row = {"borrower_id": borrower_id, "name": name, "value": json.dumps(value),
                "source": source, "at": now}  # fmt: skip
         with schema.translate():
             self._conn.execute(insert(flags), [row])
@@ -184,8 +251,8 @@ class Ledger:
             yield conn
 
     @contextmanager
-    def _write(self, lock: str | None = None) -> Iterator[Connection]:
-        with schema.translate(), schema.write_txn(self._engine, lock) as conn:
+    def _write(self, *locks: str) -> Iterator[Connection]:
+        with schema.translate(), schema.write_txn(self._engine, *locks) as conn:
             yield conn
 
     def sync_accounts(
@@ -239,6 +306,14 @@ class Ledger:
         )
         with self._read() as conn:
             return {digest: key for digest, key in conn.execute(query)}
+
+    def account_payloads(self, account_ids: Iterable[str]) -> dict[str, str]:
+        """{account_id: stored JSON payload} of those of these accounts that are stored."""
+        query = select(accounts.c.account_id, accounts.c.payload).where(
+            accounts.c.account_id.in_(list(account_ids))
+        )
+        with self._read() as conn:
+            return {key: payload for key, payload in conn.execute(query)}
 
     def account_payload(self, account_id: str) -> str | None:
         """The stored JSON payload of one account, or None."""
@@ -306,16 +381,25 @@ class Ledger:
             claimed = [_plan(row) for row in conn.execute(stmt)]
         return sorted(claimed, key=lambda p: (p.next_due_at or now, p.account_id))
 
-    def release(self, account_id: str, owner: str) -> None:
-        """Clear the plan's lease if, and only if, `owner` still holds it."""
-        with self._write() as conn:
-            conn.execute(_release_stmt(account_id, owner))
+    def release(self, account_ids: str | Iterable[str], owner: str) -> None:
+        """Clear the leases of these plans that `owner` still holds (and no other)."""
+        ids = [account_ids] if isinstance(account_ids, str) else list(account_ids)
+        if ids:
+            with self._write() as conn:
+                conn.execute(_release_stmt(ids, owner))
 
     @contextmanager
     def borrower_txn(self, borrower_id: str) -> Iterator[BorrowerTxn]:
         """One transaction serialised per borrower across processes; commits unless it raises."""
-        with self._write(lock=borrower_id) as conn:
-            yield BorrowerTxn(conn, borrower_id)
+        with self._write(borrower_id) as conn:
+            yield BorrowerTxn(conn, (borrower_id,))
+
+    @contextmanager
+    def borrowers_txn(self, borrower_ids: Iterable[str]) -> Iterator[BorrowerTxn]:
+        """`borrower_txn` for several borrowers at once (their locks taken in sorted order)."""
+        ids = sorted(set(borrower_ids))
+        with self._write(*ids) as conn:
+            yield BorrowerTxn(conn, ids)
 
     def record(
         self,
@@ -326,17 +410,25 @@ class Ledger:
         at: datetime | None = None,
     ) -> None:
         """Move an attempt forward to `status` (never backwards); `at` becomes its updated_at."""
-        sources = _RECORD_FROM.get(status)
-        if sources is None:
-            raise ValueError(f"cannot record status {status!r}; one of {sorted(_RECORD_FROM)}")
-        values: dict[str, object] = {"status": status, "outcome": Outcome(outcome).value}
-        if provider_id is not None:
-            values["provider_id"] = provider_id
-        if at is not None:
-            values["updated_at"] = at
-        stmt = update(events).where(events.c.id == attempt_id, events.c.status.in_(sources))
+        self.record_many([Recorded(attempt_id, status, outcome, provider_id, at)])
+
+    def record_many(self, items: Iterable[Recorded]) -> None:
+        """`record` for several attempts, in one transaction (one statement per status)."""
+        by_status: dict[str, list[dict[str, object]]] = {}
+        for item in items:
+            if item.status not in _RECORD_FROM:
+                raise ValueError(
+                    f"cannot record status {item.status!r}; one of {sorted(_RECORD_FROM)}"
+                )
+            by_status.setdefault(item.status, []).append({
+                "b_id": item.attempt_id, "b_outcome": Outcome(item.outcome).value,
+                "b_provider_id": item.provider_id, "b_at": item.at,
+            })  # fmt: skip
+        if not by_status:
+            return
         with self._write() as conn:
-            conn.execute(stmt.values(values))
+            for status, rows in by_status.items():
+                conn.execute(_record_stmt(status), rows)
 
     def recover_sending(self, now: datetime) -> int:
         """At startup: every 'sending' attempt (a crash mid-send) becomes 'unknown'; the count."""
@@ -410,14 +502,35 @@ def _account_row(rec: AccountRecord, now: datetime) -> dict[str, object]:
 
 
 @functools.cache
+def _record_stmt(status: str) -> Executable:
+    """The executemany UPDATE moving attempts to `status` from the statuses it may follow;
+    a provider id or an instant given as None leaves the stored one."""
+    return (
+        update(events)
+        .where(
+            events.c.id == bindparam("b_id"),
+            or_(*(events.c.status == source for source in _RECORD_FROM[status])),  # no IN:
+        )  # an expanding IN cannot be executed for many rows
+        .values(
+            status=status,
+            outcome=bindparam("b_outcome"),
+            provider_id=func.coalesce(bindparam("b_provider_id", type_=Text), events.c.provider_id),
+            updated_at=func.coalesce(
+                bindparam("b_at", type_=events.c.updated_at.type), events.c.updated_at
+            ),
+        )
+    )
+
+
+@functools.cache
 def _plan_upsert(dialect: str) -> Executable:
     """The plan upsert for one database kind, built once (its lease is left as it is)."""
     return schema.upsert(dialect, plans, keep=_LEASE)
 
 
-def _release_stmt(account_id: str, owner: str) -> Executable:
+def _release_stmt(account_ids: list[str], owner: str) -> Executable:
     return (
         update(plans)
-        .where(plans.c.account_id == account_id, plans.c.lease_owner == owner)
+        .where(plans.c.account_id.in_(account_ids), plans.c.lease_owner == owner)
         .values(lease_owner=None, lease_until=None)
     )

@@ -247,6 +247,27 @@ def test_payload_round_trip() -> None:
         records.parse_payload("{")
 
 
+def test_load_payload_is_parse_payload_without_the_phone_plan_check() -> None:
+    """The dispatcher's fast path gives the same record as the full parse for every sample
+    row (flags of every kind included); it skips only the numbering-plan check of numbers
+    the sweep already validated, and still rejects a payload that is not a valid row."""
+    from outreachd import sample  # noqa: PLC0415
+
+    rows = list(sample.generate(300, seed=11))
+    assert any(row.get("flags") for row in rows)
+    for n, row in enumerate(rows, 1):
+        rec = parsed(row, n)
+        fast, full = records.load_payload(rec.payload_json), records.parse_payload(rec.payload_json)
+        assert fast == full and fast.payload_json == rec.payload_json
+    unplanned = changed(good(), "borrower.phones.0.number", "+15550000000")  # not allocated
+    assert isinstance(records.parse(unplanned, 1), Rejected)
+    assert records.load_payload(json.dumps(unplanned)).borrower.phones[0].number == "+15550000000"
+    with pytest.raises(ValueError, match=r"invalid payload: debt\.balance"):
+        records.load_payload(json.dumps(changed(good(), "debt.balance", "-1")))
+    with pytest.raises(ValueError, match="invalid payload"):
+        records.load_payload("{")
+
+
 def test_content_hash_is_canonical() -> None:
     """Key order, set order, explicit defaults and number-vs-string balance do not change it."""
     rec = parsed(good())

@@ -1,0 +1,235 @@
+"""The dispatcher on both ledgers: a chunk of plans decided in one transaction must behave
+exactly like plans decided one by one (caps see the attempts reserved earlier in the chunk),
+every send's fate is recorded, and one bad plan never stops the others."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from outreachd import config
+from outreachd.channels.base import Envelope, Receipt, SendError
+from outreachd.channels.outbox import Outbox
+from outreachd.core.model import Outcome
+from outreachd.dispatch import DISPATCH_ERROR, RETRY_AFTER_ERROR, Dispatcher, TickStats
+from outreachd.ledger import schema
+from outreachd.ledger.store import Ledger
+from outreachd.render import Renderer
+from outreachd.sources.jsonl import JsonlSource
+from outreachd.sweep import sweep
+from tests.acceptance.daemon_kit import write_config
+
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # Tuesday 10:00 in Shanghai
+CN_SMS_CAP, CN_EMAIL_CAP = "CN-HOUSE-SMS-1PD", "CN-HOUSE-EMAIL-1PD"
+
+
+class Log:
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, dict[str, Any]]] = []
+
+    def info(self, event: str, **fields: Any) -> None:
+        self.lines.append((event, fields))
+
+    warning = error = info
+
+    def named(self, event: str) -> list[dict[str, Any]]:
+        return [fields for name, fields in self.lines if name == event]
+
+
+def cn_row(borrower: int, debt: int) -> dict[str, Any]:
+    """A CN borrower's debt row: one mobile (SMS) and one personal e-mail address."""
+    return {
+        "account_id": f"CN-{borrower:04d}-{debt}",
+        "borrower_id": f"CN-{borrower:04d}",
+        "locale": "zh-CN",
+        "borrower": {
+            "name": {"given": "军", "family": "孙"},
+            "residence": {"country": "CN", "city": "杭州", "tz": "Asia/Shanghai"},
+            "phones": [{"id": "m1", "kind": "mobile", "number": f"+86138870{borrower:05d}"}],
+            "emails": [
+                {
+                    "id": "e1",
+                    "kind": "personal",
+                    "address": f"b{borrower}@example.net",
+                    "regf_procedure": "consumer_used",
+                }
+            ],
+        },
+        "debt": {
+            "creditor": "示例消费金融有限公司",
+            "balance": f"{100 + debt}.50",
+            "currency": "CNY",
+            "days_past_due": 30,
+            "product": "consumer_loan",
+        },
+    }
+
+
+class Recorder:
+    """A channel that keeps every envelope; `fail(envelope)` may raise instead of sending."""
+
+    def __init__(self, fail: Callable[[Envelope], None] = lambda _: None) -> None:
+        self.sent: list[Envelope] = []
+        self.fail = fail
+
+    def send(self, envelope: Envelope) -> Receipt:
+        self.fail(envelope)
+        self.sent.append(envelope)
+        sms = envelope.message.channel.value == "sms"
+        outcome = Outcome.SMS_SENT if sms else Outcome.EMAIL_SENT
+        return Receipt(outcome=outcome, provider_id=f"P-{envelope.attempt_id}")
+
+
+@dataclasses.dataclass
+class Rig:
+    ledger: Ledger
+    cfg: config.Config
+    log: Log
+
+    def dispatcher(self, channel: Any) -> Dispatcher:
+        return Dispatcher(
+            ledger=self.ledger, config=self.cfg, renderer=Renderer(self.cfg.templates),
+            channel=channel, owner="test-owner", log=self.log,
+        )  # fmt: skip
+
+    def events(self) -> list[dict[str, Any]]:
+        return [r for r in self.ledger.export() if r["record"] == "event"]
+
+    def leases(self) -> dict[str, str | None]:
+        with self.ledger._engine.connect() as conn:
+            rows = conn.execute(select(schema.plans.c.account_id, schema.plans.c.lease_owner))
+            return {account: owner for account, owner in rows}
+
+
+def rig(ledger: Ledger, tmp_path: Path, rows: list[dict[str, Any]], batch: int) -> Rig:
+    write_config(tmp_path / "outreachd.yaml", batch=batch)
+    cfg = config.load(tmp_path / "outreachd.yaml")
+    cfg = dataclasses.replace(cfg, ledger_url=ledger.url, outbox=tmp_path / "outbox.jsonl")
+    path = tmp_path / "portfolio.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    log = Log()
+    stats = sweep(source=JsonlSource(path), ledger=ledger, now=NOW, log=log)
+    assert stats.rejected == 0 and stats.planned == len(rows)
+    return Rig(ledger=ledger, cfg=cfg, log=log)
+
+
+def drain(dispatcher: Dispatcher, now: datetime) -> TickStats:
+    total = TickStats()
+    while (stats := dispatcher.tick(now)).claimed:
+        for f in ("claimed", "sent", "deferred", "blocked", "failed", "unknown", "errors"):
+            setattr(total, f, getattr(total, f) + getattr(stats, f))
+    return total
+
+
+@pytest.mark.parametrize("batch", [1, 50], ids=["one-per-tick", "one-chunk"])
+def test_caps_count_attempts_reserved_earlier_in_the_same_chunk(
+    ledger: Ledger, tmp_path: Path, batch: int
+) -> None:
+    """Three debts of one CN borrower due at once: one SMS and one e-mail (1 per day each),
+    the third deferred by the caps; decided in one chunk or one by one, the same outcome."""
+    rows = [cn_row(1, debt) for debt in (1, 2, 3)] + [cn_row(2, 1)]
+    r = rig(ledger, tmp_path, rows, batch)
+    channel = Recorder()
+    stats = drain(r.dispatcher(channel), NOW)
+    per_channel = collections.Counter(
+        (e.borrower_id, e.message.channel.value) for e in channel.sent
+    )
+    assert per_channel == {("CN-0001", "sms"): 1, ("CN-0001", "email"): 1, ("CN-0002", "sms"): 1}
+    assert (stats.claimed, stats.sent, stats.deferred, stats.blocked) == (4, 3, 1, 0)
+    waiting = [p for p in ledger.plans(status="due") if p.step == 0]
+    assert len(waiting) == 1 and waiting[0].borrower_id == "CN-0001"
+    assert waiting[0].next_due_at is not None and waiting[0].next_due_at > NOW
+    assert set(waiting[0].reasons) & {CN_SMS_CAP, CN_EMAIL_CAP}
+    assert drain(r.dispatcher(channel), NOW).claimed == 0  # nothing else is due now
+    assert all(owner is None for owner in r.leases().values())
+    statuses = collections.Counter(e["status"] for e in r.events())
+    assert statuses == {"sent": 3}
+
+
+def test_every_send_fate_is_recorded_and_nothing_is_left_sending(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """A refused send is 'failed', a send of unknown fate and an unexpected exception are
+    'unknown' (they count toward caps); the rest of the chunk is still sent and recorded."""
+    rows = [cn_row(b, 1) for b in range(1, 6)]
+    r = rig(ledger, tmp_path, rows, batch=50)
+
+    def fail(envelope: Envelope) -> None:
+        match envelope.borrower_id:
+            case "CN-0001":
+                raise SendError("rejected: invalid number", sent_unknown=False)
+            case "CN-0002":
+                raise SendError("timeout after request", sent_unknown=True)
+            case "CN-0003":
+                raise RuntimeError("bug in a channel")
+
+    stats = r.dispatcher(Recorder(fail)).tick(NOW)
+    assert (stats.sent, stats.failed, stats.unknown, stats.errors) == (2, 1, 2, 1)
+    by_borrower = {e["borrower_id"]: e for e in r.events()}
+    assert {b: e["status"] for b, e in by_borrower.items()} == {
+        "CN-0001": "failed", "CN-0002": "unknown", "CN-0003": "unknown",
+        "CN-0004": "sent", "CN-0005": "sent",
+    }  # fmt: skip
+    assert by_borrower["CN-0004"]["provider_id"].startswith("P-")
+    assert by_borrower["CN-0001"]["outcome"] == "failed"
+    failed = r.log.named("outreach_failed")
+    assert {f["borrower_id"] for f in failed} == {"CN-0001", "CN-0002", "CN-0003"}
+    assert any("RuntimeError" in f["error"] for f in failed)
+
+
+def test_a_plan_that_cannot_be_decided_is_retried_later_and_the_rest_proceed(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """A stored payload that no longer loads: that plan is deferred with DISPATCH-ERROR and
+    its lease released; the other plans of the chunk are sent."""
+    rows = [cn_row(b, 1) for b in range(1, 4)]
+    r = rig(ledger, tmp_path, rows, batch=50)
+    with ledger._engine.begin() as conn:
+        conn.execute(
+            update(schema.accounts)
+            .where(schema.accounts.c.account_id == "CN-0002-1")
+            .values(payload=json.dumps({"account_id": "CN-0002-1"}))
+        )
+    channel = Recorder()
+    stats = r.dispatcher(channel).tick(NOW)
+    assert (stats.claimed, stats.sent, stats.errors) == (3, 2, 1)
+    assert {e.borrower_id for e in channel.sent} == {"CN-0001", "CN-0003"}
+    plan = ledger.plan("CN-0002-1")
+    assert plan is not None and plan.status == "due" and plan.reasons == (DISPATCH_ERROR,)
+    assert plan.next_due_at == NOW + RETRY_AFTER_ERROR
+    assert r.leases()["CN-0002-1"] is None
+    (error,) = r.log.named("dispatch_error")
+    assert error["account_id"] == "CN-0002-1" and "invalid payload" in error["error"]
+
+
+def test_stopping_releases_what_was_not_decided(ledger: Ledger, tmp_path: Path) -> None:
+    """SIGTERM before a chunk: its plans are released untouched, nothing is sent."""
+    rows = [cn_row(b, 1) for b in range(1, 4)]
+    r = rig(ledger, tmp_path, rows, batch=50)
+    channel = Recorder()
+    stats = r.dispatcher(channel).tick(NOW, stopping=lambda: True)
+    assert stats.claimed == 3 and channel.sent == [] and r.events() == []
+    assert all(owner is None for owner in r.leases().values())
+    assert {p.next_due_at for p in ledger.plans(status="due")} == {NOW}
+
+
+def test_later_chunks_are_decided_at_the_clock(ledger: Ledger, tmp_path: Path) -> None:
+    """With a clock, a chunk after the first is decided (and stamped) at the clock's time,
+    not at the tick's start: a slow batch never sends on a stale decision."""
+    rows = [cn_row(b, 1) for b in range(1, 152)]  # two chunks of 100 and 51
+    r = rig(ledger, tmp_path, rows, batch=500)
+    later = NOW + timedelta(minutes=3)
+    box = Outbox(tmp_path / "outbox.jsonl")
+    stats = r.dispatcher(box).tick(NOW, clock=lambda: later)
+    assert stats.sent == 151
+    sent_at = collections.Counter(e["at"] for e in r.events())
+    iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # noqa: E731
+    assert sent_at == {iso(NOW): 100, iso(later): 51}
