@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from outreachd import messages
-from outreachd.channels.base import Channel, Envelope, SendError
+from outreachd.channels.base import BatchChannel, Channel, Envelope, Receipt, SendError
 from outreachd.config import Config
 from outreachd.core import decide as core
 from outreachd.core import planner
@@ -220,11 +220,14 @@ class Dispatcher:
 
     def _send_all(self, sends: list[_Send], now: datetime, stats: TickStats) -> None:
         """Send each reserved attempt; record every outcome in one transaction, then log."""
+        envelopes = [_envelope(send, now) for send in sends]
         results: list[store.Recorded] = []
         logs: list[tuple[str, dict[str, object]]] = []
         try:
-            for send in sends:
-                results.append(self._send(send, now, stats, logs))
+            for send, envelope, outcome in zip(
+                sends, envelopes, self._deliver(envelopes), strict=True
+            ):
+                results.append(_fate(send, envelope, outcome, stats, logs))
         finally:
             try:
                 self.ledger.record_many(results)
@@ -234,51 +237,77 @@ class Dispatcher:
                         event, **fields_
                     )
 
-    def _send(
-        self,
-        send: _Send,
-        now: datetime,
-        stats: TickStats,
-        logs: list[tuple[str, dict[str, object]]],
-    ) -> store.Recorded:
-        attempt, rec = send.attempt, send.rec
-        envelope = Envelope(
-            attempt_id=attempt.id,
-            account_id=rec.account_id,
-            borrower_id=rec.borrower_id,
-            debts=attempt.debts,
-            contact_id=attempt.contact_id,
-            address=messages.address(rec, attempt.contact_id),
-            sent_at=now,
-            message=send.message,
-        )
-        base: dict[str, object] = {
-            "attempt_id": attempt.id,
-            "account_id": rec.account_id,
-            "borrower_id": rec.borrower_id,
-            "channel": attempt.channel,
-            "contact_id": attempt.contact_id,
-            "to": envelope.address,
-            "template": attempt.template,
-            "packs": list(attempt.packs),
-        }
-        try:
-            receipt = self.channel.send(envelope)
-        except Exception as exc:  # whatever the channel raised, its fate is recorded
-            unknown = not isinstance(exc, SendError) or exc.sent_unknown
-            status = "unknown" if unknown else "failed"
-            outcome = Outcome.UNKNOWN if unknown else Outcome.FAILED
-            if unknown:
-                stats.unknown += 1
-            else:
-                stats.failed += 1
-            if not isinstance(exc, SendError):
-                stats.errors += 1
-            logs.append(("outreach_failed", base | {"status": status, "error": _describe(exc)}))
-            return store.Recorded(attempt.id, status, outcome.value)
-        stats.sent += 1
-        logs.append(("outreach_sent", base | {"outcome": receipt.outcome.value}))
-        return store.Recorded(attempt.id, "sent", receipt.outcome.value, receipt.provider_id)
+    def _deliver(self, envelopes: list[Envelope]) -> list[Receipt | Exception]:
+        """Each envelope's receipt, or what the channel raised for it (any exception: its
+        fate is recorded, never lost). A channel that can send a batch gets the batch."""
+        if not envelopes:
+            return []
+        if isinstance(self.channel, BatchChannel):
+            try:
+                got = list(self.channel.send_many(envelopes))
+            except Exception as exc:  # the whole batch shares the fate
+                return [exc] * len(envelopes)
+            if len(got) != len(envelopes):  # a broken channel: nobody knows what was sent
+                bad = RuntimeError(f"send_many gave {len(got)} results for {len(envelopes)}")
+                return [bad] * len(envelopes)
+            return got
+        out: list[Receipt | Exception] = []
+        for envelope in envelopes:
+            try:
+                out.append(self.channel.send(envelope))
+            except Exception as exc:
+                out.append(exc)
+        return out
+
+
+def _envelope(send: _Send, now: datetime) -> Envelope:
+    attempt, rec = send.attempt, send.rec
+    return Envelope(
+        attempt_id=attempt.id,
+        account_id=rec.account_id,
+        borrower_id=rec.borrower_id,
+        debts=attempt.debts,
+        contact_id=attempt.contact_id,
+        address=messages.address(rec, attempt.contact_id),
+        sent_at=now,
+        message=send.message,
+    )
+
+
+def _fate(
+    send: _Send,
+    envelope: Envelope,
+    outcome: Receipt | Exception,
+    stats: TickStats,
+    logs: list[tuple[str, dict[str, object]]],
+) -> store.Recorded:
+    """What became of one send, counted and logged: sent, failed, or unknown."""
+    attempt = send.attempt
+    base: dict[str, object] = {
+        "attempt_id": attempt.id,
+        "account_id": envelope.account_id,
+        "borrower_id": envelope.borrower_id,
+        "channel": attempt.channel,
+        "contact_id": attempt.contact_id,
+        "to": envelope.address,
+        "template": attempt.template,
+        "packs": list(attempt.packs),
+    }
+    if isinstance(outcome, Exception):
+        unknown = not isinstance(outcome, SendError) or outcome.sent_unknown
+        status = "unknown" if unknown else "failed"
+        if unknown:
+            stats.unknown += 1
+        else:
+            stats.failed += 1
+        if not isinstance(outcome, SendError):
+            stats.errors += 1
+        logs.append(("outreach_failed", base | {"status": status, "error": _describe(outcome)}))
+        failed = Outcome.UNKNOWN if unknown else Outcome.FAILED
+        return store.Recorded(attempt.id, status, failed.value)
+    stats.sent += 1
+    logs.append(("outreach_sent", base | {"outcome": outcome.outcome.value}))
+    return store.Recorded(attempt.id, "sent", outcome.outcome.value, outcome.provider_id)
 
 
 def _describe(exc: Exception) -> str:

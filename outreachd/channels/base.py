@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from outreachd.core.model import Outcome
 from outreachd.errors import OutreachError
@@ -42,3 +43,15 @@ class Receipt:
 
 class Channel(Protocol):
     def send(self, envelope: Envelope) -> Receipt: ...
+
+
+@runtime_checkable
+class BatchChannel(Protocol):
+    """A channel that can also take a chunk at once (the dispatcher prefers it)."""
+
+    def send(self, envelope: Envelope) -> Receipt: ...
+
+    def send_many(self, envelopes: Sequence[Envelope]) -> list[Receipt | Exception]:
+        """A receipt or the error for each envelope, in order; raising means every one of
+        them shares that fate."""
+        ...

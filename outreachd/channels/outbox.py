@@ -1,7 +1,8 @@
 """The outbox channel: appends each message as one JSON line to a file (demo and simulator).
 
-Each line is written with a single write() and fsync'd before the receipt is returned, so a
-line in the outbox means the message left, and the ledger row says the same.
+Each line is written whole and fsync'd before the receipt is returned (a chunk of lines with
+one write and one fsync), so a line in the outbox means the message left, and the ledger row
+says the same.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from outreachd.channels.base import Envelope, Receipt
@@ -26,28 +28,48 @@ class Outbox:
 
     def send(self, envelope: Envelope) -> Receipt:
         """Append the message; the outcome is what a carrier would report on acceptance."""
-        msg = envelope.message
-        line = {
-            "attempt_id": envelope.attempt_id,
-            "account_id": envelope.account_id,
-            "borrower_id": envelope.borrower_id,
-            "debts": list(envelope.debts),
-            "channel": msg.channel.value,
-            "contact_id": envelope.contact_id,
-            "address": envelope.address,
-            "sent_at": envelope.sent_at.isoformat().replace("+00:00", "Z"),
-            "template_id": msg.template_id,
-            "locale": msg.locale,
-            "subject": msg.subject,
-            "body": msg.body,
-        }
-        data = (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode()
+        (receipt,) = self._append([envelope])
+        if self.latency:
+            time.sleep(self.latency)
+        return receipt
+
+    def send_many(self, envelopes: Sequence[Envelope]) -> list[Receipt | Exception]:
+        """Append the messages with one write and one fsync (each line is still one whole
+        message); with a latency, one by one like a provider."""
+        if self.latency:
+            return [self.send(envelope) for envelope in envelopes]
+        return list(self._append(envelopes))
+
+    def _append(self, envelopes: Sequence[Envelope]) -> list[Receipt]:
+        data = b"".join(_line(envelope) for envelope in envelopes)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
-        if self.latency:
-            time.sleep(self.latency)
-        return Receipt(outcome=OUTCOMES.get(msg.channel, Outcome.UNKNOWN), provider_id=None)
+        return [
+            Receipt(outcome=OUTCOMES.get(e.message.channel, Outcome.UNKNOWN), provider_id=None)
+            for e in envelopes
+        ]
+
+
+def _line(envelope: Envelope) -> bytes:
+    msg = envelope.message
+    line = {
+        "attempt_id": envelope.attempt_id,
+        "account_id": envelope.account_id,
+        "borrower_id": envelope.borrower_id,
+        "debts": list(envelope.debts),
+        "channel": msg.channel.value,
+        "contact_id": envelope.contact_id,
+        "address": envelope.address,
+        "sent_at": envelope.sent_at.isoformat().replace("+00:00", "Z"),
+        "template_id": msg.template_id,
+        "locale": msg.locale,
+        "subject": msg.subject,
+        "body": msg.body,
+    }
+    return (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode()

@@ -233,3 +233,51 @@ def test_later_chunks_are_decided_at_the_clock(ledger: Ledger, tmp_path: Path) -
     sent_at = collections.Counter(e["at"] for e in r.events())
     iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # noqa: E731
     assert sent_at == {iso(NOW): 100, iso(later): 51}
+
+
+class Batch(Recorder):
+    """A batch channel double: `answer(envelopes)` is what send_many returns or raises."""
+
+    def __init__(self, answer: Callable[[list[Envelope]], list[Receipt | Exception]]) -> None:
+        super().__init__()
+        self.answer = answer
+
+    def send_many(self, envelopes: list[Envelope]) -> list[Receipt | Exception]:
+        return self.answer(envelopes)
+
+
+SENT, REFUSED = Receipt(outcome=Outcome.SMS_SENT), SendError("refused", sent_unknown=False)
+
+
+def raise_disk_full(_: list[Envelope]) -> list[Receipt | Exception]:
+    raise OSError("disk full")
+
+
+@pytest.mark.parametrize(
+    ("answer", "statuses"),
+    [
+        (lambda es: [SENT] * len(es), {"sent": 3}),
+        (lambda es: [REFUSED, *[SENT] * (len(es) - 1)], {"failed": 1, "sent": 2}),
+        (lambda es: [SENT], {"unknown": 3}),  # an answer for one message of three
+        (raise_disk_full, {"unknown": 3}),
+    ],
+    ids=["all-sent", "one-refused", "wrong-count", "raises"],
+)
+def test_a_batch_channel_gets_the_chunk_and_every_fate_is_recorded(
+    ledger: Ledger, tmp_path: Path, answer: Any, statuses: dict[str, int]
+) -> None:
+    """send_many is used when the channel has it; a batch that raises, or answers for the
+    wrong number of messages, leaves every attempt 'unknown' (counted, never re-sent)."""
+    r = rig(ledger, tmp_path, [cn_row(b, 1) for b in range(1, 4)], batch=50)
+    r.dispatcher(Batch(answer)).tick(NOW)
+    assert collections.Counter(e["status"] for e in r.events()) == statuses
+
+
+def test_outbox_writes_a_chunk_as_whole_lines(tmp_path: Path, ledger: Ledger) -> None:
+    """The outbox's batch path: one line per message, each with its attempt id."""
+    r = rig(ledger, tmp_path, [cn_row(b, 1) for b in range(1, 6)], batch=50)
+    box = Outbox(tmp_path / "box.jsonl")
+    assert r.dispatcher(box).tick(NOW).sent == 5
+    lines = [json.loads(x) for x in (tmp_path / "box.jsonl").read_text().splitlines()]
+    assert sorted(x["attempt_id"] for x in lines) == sorted(e["id"] for e in r.events())
+    assert all(x["body"].startswith("【某某银行】") for x in lines)

@@ -8,10 +8,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import drop_ledger, make_ledger
@@ -33,7 +35,7 @@ from outreachd.core.model import (
     Residence,
 )
 from outreachd.ledger import schema
-from outreachd.ledger.store import Attempt, Ledger, LedgerError, Plan
+from outreachd.ledger.store import Attempt, Ledger, LedgerError, Plan, Recorded, reserved_event
 from outreachd.sources.base import AccountRecord
 
 NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
@@ -371,6 +373,53 @@ def test_history_maps_statuses_to_outcomes(ledger: Ledger) -> None:
     )  # fmt: skip
     assert (first.party, first.purpose) == (Party.SELF, Purpose.COLLECTION)
     assert history[1].channel is Channel.CALL
+
+
+def test_reserved_event_is_what_history_reads_back(ledger: Ledger) -> None:
+    """The dispatcher counts an attempt reserved earlier in its chunk from reserved_event;
+    it must equal the row read back, for every channel, dialer, person and purpose."""
+    now = datetime(2025, 3, 10, 15, 0, 0, 123456, tzinfo=ZoneInfo("UTC"))  # not datetime.UTC
+    made = [
+        replace(attempt("B1", now, channel), dialer=dialer, person=person, purpose=purpose)
+        for channel, dialer, person, purpose in [
+            ("sms", "manual", "borrower", "collection"),
+            ("call", "autodialer", "", "locate"),
+            ("email", "manual", "spouse", "collection"),
+        ]
+    ]
+    with ledger.borrower_txn("B1") as txn:
+        txn.reserve_many(made, now)
+    with ledger.borrower_txn("B1") as txn:
+        history = txn.history(NOW - timedelta(days=1))
+    assert sorted(history, key=repr) == sorted((reserved_event(a, now) for a in made), key=repr)
+
+
+def test_histories_of_several_borrowers_in_one_transaction(ledger: Ledger) -> None:
+    """borrowers_txn locks every borrower; histories groups their events, oldest first."""
+    for i, borrower in enumerate(["B1", "B2", "B1", "B3"]):
+        reserve(ledger, attempt(borrower, NOW - timedelta(hours=4 - i)))
+    with ledger.borrowers_txn(["B2", "B1", "B9"]) as txn:
+        found = txn.histories(NOW - timedelta(days=1))
+        with pytest.raises(ValueError, match="borrower"):
+            txn.reserve(attempt("B3"), NOW)
+    assert sorted(found) == ["B1", "B2"]
+    assert [e.at for e in found["B1"]] == [NOW - timedelta(hours=4), NOW - timedelta(hours=2)]
+
+
+def test_record_many_moves_each_attempt_forward_only(ledger: Ledger) -> None:
+    """One transaction for a chunk's outcomes, with the same never-backwards rule."""
+    a, b, c = (reserve(ledger, attempt(f"B{i}")) for i in range(3))
+    ledger.record(c, "failed", "failed")
+    ledger.record_many([
+        Recorded(a, "sent", "sms_sent", "SM-a"), Recorded(b, "unknown", "unknown"),
+        Recorded(c, "sent", "sms_sent", "SM-c"),
+    ])  # fmt: skip
+    assert statuses(ledger) == {a: "sent", b: "unknown", c: "failed"}
+    ids = {e["id"]: e["provider_id"] for e in ledger.export() if e["record"] == "event"}
+    assert ids == {a: "SM-a", b: None, c: None}
+    ledger.record_many([])
+    with pytest.raises(ValueError, match="cannot record"):
+        ledger.record_many([Recorded(a, "sending", "unknown")])
 
 
 def test_export_order_and_format(ledger: Ledger) -> None:
