@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from outreachd.ledger import store
-from outreachd.sources.base import AccountRecord, AccountSource, Rejected
+from outreachd.sources.base import AccountRecord, AccountSource, RawRow, Rejected
 
 NOT_IN_SOURCE = "NOT-IN-SOURCE"
 
@@ -41,35 +41,50 @@ def sweep(*, source: AccountSource, ledger: store.Ledger, now: datetime, log: An
     """
     stats = SweepStats()
     present: dict[str, str] = {}  # account_id -> borrower_id ("" when not parsed this sweep)
-    seen = ledger.source_digests()  # raw digest -> account_id: these rows need no parsing
+    index = ledger.account_index()
+    seen = index.digests  # raw digest -> account_id: these rows need no parsing
 
     def accepted() -> Iterator[AccountRecord]:
-        for raw in source.read_raw():
-            stats.read += 1
-            known = seen.get(raw.digest)
-            if known is not None and known not in present:
-                present[known] = ""
-                stats.unchanged += 1
-                continue
-            item = raw.parse()
-            if isinstance(item, AccountRecord) and item.account_id in present:
-                item = Rejected(row=raw.row, account_id=item.account_id, field="account_id",
-                                reason="duplicate account_id")  # fmt: skip
-            if isinstance(item, Rejected):
-                _rejected(item, stats, log)
-                continue
-            present[item.account_id] = item.borrower_id
-            yield dataclasses.replace(item, source_digest=raw.digest)
+        read = skipped = 0  # locals: this loop runs once per row of the book
+        try:
+            for raw in source.read_raw():
+                read += 1
+                known = seen.get(raw.digest)
+                if known is not None and known not in present:
+                    present[known] = ""
+                    skipped += 1
+                    continue
+                record = _accepted(raw, present, stats, log)
+                if record is not None:
+                    yield record
+        finally:
+            stats.read += read
+            stats.unchanged += skipped
 
     result = ledger.sync_accounts(accepted(), now)
     stats.new, stats.changed = len(result.new), len(result.changed)
     stats.unchanged += result.unchanged
     plans = [_new_plan(a, present[a], now) for a in result.new]
     plans += _recheck(ledger, result.changed, now)
-    retired = _retire(ledger, present.keys(), now)
+    retired = _retire(ledger, index.ids() - present.keys(), now)
     ledger.save_plans([*plans, *retired])
     stats.planned, stats.retired = len(plans) + len(retired), len(retired)
     return stats
+
+
+def _accepted(
+    raw: RawRow, present: dict[str, str], stats: SweepStats, log: Any
+) -> AccountRecord | None:
+    """A row not seen before, parsed: its record (with its raw digest), or None if rejected."""
+    item = raw.parse()
+    if isinstance(item, AccountRecord) and item.account_id in present:
+        item = Rejected(row=raw.row, account_id=item.account_id, field="account_id",
+                        reason="duplicate account_id")  # fmt: skip
+    if isinstance(item, Rejected):
+        _rejected(item, stats, log)
+        return None
+    present[item.account_id] = item.borrower_id
+    return dataclasses.replace(item, source_digest=raw.digest)
 
 
 def _rejected(item: Rejected, stats: SweepStats, log: Any) -> None:
@@ -102,28 +117,20 @@ def _new_plan(account_id: str, borrower_id: str, now: datetime) -> store.Plan:
 def _recheck(ledger: store.Ledger, changed: list[str], now: datetime) -> list[store.Plan]:
     """A changed account with a blocked plan is decided again now (its flags may have lifted);
     a plan that is waiting keeps its time (a data refresh never pulls a contact forward)."""
-    out = []
-    for account_id in changed:
-        plan = ledger.plan(account_id)
-        if plan is not None and plan.status == "blocked":
-            out.append(
-                dataclasses.replace(plan, status="due", next_due_at=now, reasons=(), updated_at=now)
-            )
-    return out
+    return [
+        dataclasses.replace(plan, status="due", next_due_at=now, reasons=(), updated_at=now)
+        for plan in ledger.plans_of(changed)
+        if plan.status == "blocked"
+    ]
 
 
-def _retire(ledger: store.Ledger, present: Any, now: datetime) -> list[store.Plan]:
-    """Plans of accounts no longer in the source; only their ids are read for the rest."""
-    keep = set(present)
-    out = []
-    for account_id in ledger.plan_ids(("due", "blocked")):
-        if account_id in keep:
-            continue
-        plan = ledger.plan(account_id)
-        if plan is not None:
-            out.append(
-                dataclasses.replace(
-                    plan, status="done", next_due_at=None, reasons=(NOT_IN_SOURCE,), updated_at=now
-                )
-            )
-    return out
+def _retire(ledger: store.Ledger, gone: set[str], now: datetime) -> list[store.Plan]:
+    """The open plans of accounts that were in the ledger but not in this read of the source
+    (only those few are read)."""
+    return [
+        dataclasses.replace(
+            plan, status="done", next_due_at=None, reasons=(NOT_IN_SOURCE,), updated_at=now
+        )
+        for plan in ledger.plans_of(sorted(gone))
+        if plan.status in ("due", "blocked")
+    ]

@@ -66,6 +66,15 @@ class Plan:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class AccountIndex:
+    digests: dict[str, str]  # raw source-row digest -> account_id
+    undigested: list[str]  # accounts stored without a digest (by a version 1 ledger)
+
+    def ids(self) -> set[str]:
+        return {*self.digests.values(), *self.undigested}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SyncResult:
     new: list[str]
     changed: list[str]
@@ -320,19 +329,35 @@ class Ledger:
         with self._read() as conn:
             return {key: (digest, raw) for key, digest, raw in conn.execute(query)}
 
-    def plan_ids(self, statuses: Iterable[str]) -> list[str]:
-        """Ids of the plans in these statuses (ids only: cheap on a large book)."""
-        query = select(plans.c.account_id).where(plans.c.status.in_(list(statuses)))
+    def account_index(self) -> AccountIndex:
+        """Every account id, by its raw source-row digest where it has one (one scan of a
+        covering index: the payloads are not read)."""
+        digests: dict[str, str] = {}
+        missing = select(accounts.c.account_id).where(accounts.c.source_digest.is_(None))
         with self._read() as conn:
-            return list(conn.execute(query).scalars())
+            undigested = list(conn.execute(missing).scalars())
+            # the DB-API cursor: a SQLAlchemy row per account would double the time
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(
+                    f"SELECT source_digest, account_id FROM {accounts.name}"
+                    " WHERE source_digest IS NOT NULL"
+                )
+                while part := cursor.fetchmany(50_000):
+                    digests.update(part)
+            finally:
+                cursor.close()
+        return AccountIndex(digests=digests, undigested=undigested)
 
-    def source_digests(self) -> dict[str, str]:
-        """{raw source-row digest: account_id} of every account (one indexed scan)."""
-        query = select(accounts.c.source_digest, accounts.c.account_id).where(
-            accounts.c.source_digest.is_not(None)
-        )
+    def plans_of(self, account_ids: Iterable[str], batch: int = 1000) -> list[Plan]:
+        """The plans of these accounts (those that have one), read `batch` ids at a time."""
+        ids = list(account_ids)
+        out: list[Plan] = []
         with self._read() as conn:
-            return {digest: key for digest, key in conn.execute(query)}
+            for start in range(0, len(ids), batch):
+                query = select(plans).where(plans.c.account_id.in_(ids[start : start + batch]))
+                out.extend(_plan(row) for row in conn.execute(query))
+        return out
 
     def account_payloads(self, account_ids: Iterable[str]) -> dict[str, str]:
         """{account_id: stored JSON payload} of those of these accounts that are stored."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from outreachd.core.model import Borrower, Debt, Flags
 from outreachd.errors import OutreachError
@@ -50,9 +50,9 @@ class Rejected:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class RawRow:
-    """A row as read, before parsing: its digest lets a sweep skip rows it has seen."""
+class RawRow(NamedTuple):
+    """A row as read, before parsing: its digest lets a sweep skip rows it has seen (a
+    NamedTuple: one is made for every row of every sweep)."""
 
     row: int
     digest: str  # blake2b-128 hex of the raw row

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import update
 
 from outreachd import sample
 from outreachd.ledger import schema
@@ -85,6 +88,62 @@ def test_accounts_that_leave_the_source_are_retired(ledger: Ledger, tmp_path: Pa
     assert plan is not None and plan.status == "done" and plan.reasons == (NOT_IN_SOURCE,)
 
 
+def test_retiring_reads_only_departed_accounts_including_undigested_ones(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """An account stored without a raw digest (a version 1 ledger) that leaves the source is
+    retired too; a plan already done stays as it was and is not counted."""
+    path = tmp_path / "p.jsonl"
+    sample.write_jsonl(path, n_borrowers=10, seed=2)
+    rows = _rows(path)
+    sweep(source=JsonlSource(path), ledger=ledger, now=NOW, log=Log())
+    gone, done = rows[0]["account_id"], rows[1]["account_id"]
+    with ledger._engine.begin() as conn:
+        conn.execute(
+            update(schema.accounts)
+            .where(schema.accounts.c.account_id == gone)
+            .values(source_digest=None)
+        )
+    finished = ledger.plan(done)
+    assert finished is not None
+    ledger.save_plans([dataclasses.replace(finished, status="done", next_due_at=None)])
+    _write(path, rows[2:])
+    later = NOW + timedelta(hours=1)
+    stats = sweep(source=JsonlSource(path), ledger=ledger, now=later, log=Log())
+    assert stats.retired == 1
+    retired, kept = ledger.plan(gone), ledger.plan(done)
+    assert retired is not None and retired.reasons == (NOT_IN_SOURCE,)
+    assert kept is not None and kept.status == "done" and kept.updated_at == NOW
+
+
+def test_a_changed_account_is_looked_at_again_only_if_blocked(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """A data change re-opens a blocked plan now (its flags may have lifted); a plan waiting
+    for its lawful instant keeps that instant (a refresh never pulls a contact forward)."""
+    path = tmp_path / "p.jsonl"
+    sample.write_jsonl(path, n_borrowers=10, seed=4)
+    rows = _rows(path)
+    sweep(source=JsonlSource(path), ledger=ledger, now=NOW, log=Log())
+    blocked, waiting = ledger.plan(rows[0]["account_id"]), ledger.plan(rows[1]["account_id"])
+    assert blocked is not None and waiting is not None
+    due = NOW + timedelta(days=2)
+    ledger.save_plans([
+        dataclasses.replace(blocked, status="blocked", next_due_at=None, reasons=("CEASE",)),
+        dataclasses.replace(waiting, next_due_at=due, reasons=("QUIET-HOURS",)),
+    ])  # fmt: skip
+    for row in rows[:2]:
+        row["debt"]["days_past_due"] += 1
+    _write(path, rows)
+    later = NOW + timedelta(hours=1)
+    stats = sweep(source=JsonlSource(path), ledger=ledger, now=later, log=Log())
+    assert (stats.changed, stats.planned) == (2, 1)
+    reopened, still = ledger.plan(rows[0]["account_id"]), ledger.plan(rows[1]["account_id"])
+    assert reopened is not None and (reopened.status, reopened.next_due_at) == ("due", later)
+    assert reopened.reasons == ()
+    assert still is not None and (still.next_due_at, still.reasons) == (due, ("QUIET-HOURS",))
+
+
 def test_bad_rows_are_logged_and_counted_never_fatal(ledger: Ledger, tmp_path: Path) -> None:
     """A malformed row and a duplicate id are rejected with row and field; the rest proceed."""
     path = tmp_path / "p.jsonl"
@@ -103,7 +162,8 @@ def test_bad_rows_are_logged_and_counted_never_fatal(ledger: Ledger, tmp_path: P
 
 
 def test_a_version_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
-    """Migration 2 adds the raw digest to a ledger created by version 1, keeping its rows."""
+    """Migrations 2 and 3 add the raw digest (and its index) to a ledger created by version 1,
+    keeping its rows; such a row has no digest until the source is read again."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = schema.create_ledger_engine(url)
     with engine.begin() as conn:
@@ -119,8 +179,9 @@ def test_a_version_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
     engine.dispose()
     ledger = Ledger(url)
     try:
-        assert ledger.migrate() == 2
+        assert ledger.migrate() == 3
         assert ledger.account_payload("A1") == "{}"
-        assert ledger.source_digests() == {}
+        index = ledger.account_index()
+        assert (index.digests, index.undigested) == ({}, ["A1"])
     finally:
         ledger.close()

@@ -19,7 +19,7 @@ import pytest
 
 from outreachd.core import model
 from outreachd.sources import records
-from outreachd.sources.base import AccountRecord, Rejected, SourceError
+from outreachd.sources.base import AccountRecord, Rejected, SourceError, digest
 from outreachd.sources.csv_file import COLUMNS, CsvSource
 from outreachd.sources.jsonl import JsonlSource
 from outreachd.sources.sql import SqlSource
@@ -173,6 +173,19 @@ def test_jsonl_not_json_duplicate_and_blank_lines(tmp_path: Path) -> None:
     assert isinstance(dup, Rejected)
     assert (dup.field, dup.reason) == ("account_id", "duplicate account_id (first at row 1)")
     assert isinstance(array, Rejected) and array.reason == "expected a JSON object"
+
+
+def test_jsonl_raw_rows_are_digested_lines_parsed_on_demand(tmp_path: Path) -> None:
+    """read_raw gives each non-blank line's digest (without its line ending, so CRLF and LF
+    files agree) and parses it only when asked, to what read() gives."""
+    src = write_jsonl(tmp_path / "a.jsonl", [good("A"), "", good("B")])
+    crlf = tmp_path / "b.jsonl"
+    crlf.write_bytes(src.read_bytes().replace(b"\n", b"\r\n"))
+    lines = [line for line in src.read_bytes().splitlines() if line]
+    raw = list(JsonlSource(src).read_raw())
+    assert [(r.row, r.digest) for r in raw] == [(1, digest(lines[0])), (3, digest(lines[1]))]
+    assert [r.digest for r in JsonlSource(crlf).read_raw()] == [r.digest for r in raw]
+    assert [r.parse() for r in raw] == list(JsonlSource(src).read())
 
 
 def test_jsonl_number_balance_is_exact(tmp_path: Path) -> None:
