@@ -18,8 +18,10 @@ from outreachd import (
     rulepacks,
     scenarios,
     verify,
+    wiring,
     yamlio,
 )
+from outreachd.errors import ConfigError
 from outreachd.render import Renderer
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -52,6 +54,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED
     problems = messages.check_templates(cfg, Renderer(cfg.templates))
+    try:
+        wiring.channel(cfg)  # routes and their secrets (present, never printed)
+    except ConfigError as exc:
+        problems.append(str(exc))
     if problems:
         print("\n".join(problems), file=sys.stderr)
         print(

@@ -60,8 +60,28 @@ class OutboxIn(_Strict):
     latency_ms: float = Field(default=0, ge=0)  # simulated provider latency (tests, simulator)
 
 
+class SmtpIn(_Strict):
+    """An SMTP relay for e-mail. The password is never here: it is read from the systemd
+    credential `password_credential` ($CREDENTIALS_DIRECTORY/<name>), else from the
+    environment variable `password_env`."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password_credential: str = "smtp-password"
+    password_env: str = "OUTREACHD_SMTP_PASSWORD"
+    from_: str = Field(alias="from", min_length=3)  # e.g. "Acme Recovery <care@acme.example>"
+    list_unsubscribe: str = Field(pattern=r"^(mailto:|https://)")  # where an opt-out goes
+    timeout_seconds: float = Field(default=30, gt=0)
+    cafile: str | None = None  # a private CA for the relay's certificate (else the system's)
+
+
 class ChannelsIn(_Strict):
     outbox: OutboxIn = OutboxIn()
+    smtp: SmtpIn | None = None
+    # which configured channel carries each message channel; the rest go to the outbox
+    route: dict[model.Channel, Literal["outbox", "smtp"]] = {}
 
 
 class CompanyIn(_Strict):
@@ -119,6 +139,8 @@ class Config:
     source_path: Path | None
     outbox: Path
     outbox_latency: float
+    smtp: SmtpIn | None
+    route: dict[model.Channel, str]
     templates: Path
     company: dict[model.Country, CompanyIn]
     cadence: CadenceIn
@@ -205,6 +227,13 @@ def _semantics(raw: ConfigIn, located: yamlio.Located) -> list[yamlio.Problem]:
                         located.file, line, col, ("source", key), f"required for kind {src.kind}"
                     )
                 )
+    for channel, target in raw.channels.route.items():
+        if target == "smtp" and (raw.channels.smtp is None or channel is not model.Channel.EMAIL):
+            line, col = located.where(("channels", "route", channel.value))
+            why = "needs channels.smtp" if raw.channels.smtp is None else "smtp carries e-mail only"
+            problems.append(
+                yamlio.Problem(located.file, line, col, ("channels", "route", channel.value), why)
+            )
     return problems
 
 
@@ -239,6 +268,8 @@ def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> 
         else None,
         outbox=state_dir / raw.channels.outbox.path,
         outbox_latency=raw.channels.outbox.latency_ms / 1000,
+        smtp=raw.channels.smtp,
+        route=dict(raw.channels.route),
         templates=(file.parent / raw.templates).resolve(),
         company=dict(raw.company),
         cadence=raw.cadence,

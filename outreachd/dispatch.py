@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from outreachd import messages
-from outreachd.channels.base import BatchChannel, Channel, Envelope, Receipt, SendError
+from outreachd.channels.base import Channel, Envelope, Receipt, SendError
+from outreachd.channels.router import deliver
 from outreachd.config import Config
 from outreachd.core import decide as core
 from outreachd.core import planner
@@ -45,6 +46,8 @@ class TickStats:
 CHUNK = 100  # plans decided in one transaction, then sent, then recorded in one more
 RETRY_AFTER_ERROR = timedelta(minutes=5)  # a plan whose decision failed is retried then
 DISPATCH_ERROR = "DISPATCH-ERROR"
+SEND_RETRY = "SEND-RETRY"  # the provider took nothing and said try later: the step is retried
+INVALID_CONTACT = "invalid_contact"  # ledger flag: a provider refused this contact point for good
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -62,6 +65,7 @@ class _Send:
     attempt: store.Attempt
     message: Message
     rec: AccountRecord
+    plan: store.Plan  # as claimed: what a send that may be retried goes back to
 
 
 class Dispatcher:
@@ -120,13 +124,15 @@ class Dispatcher:
         out = _Out(now=now, stats=stats)
         with self.ledger.borrowers_txn(borrowers) as txn:
             histories = txn.histories(now - self.config.lookback)
+            refused = _refused_contacts(txn.flags((INVALID_CONTACT,)))
             for plan in chunk:
                 rec = recs.get(plan.account_id)
                 try:
                     if isinstance(rec, Exception):
                         raise rec
                     borrower = rec.borrower_id if rec is not None else plan.borrower_id
-                    plan_, send = self._one(plan, rec, histories.get(borrower, []), out)
+                    history = histories.get(borrower, [])
+                    plan_, send = self._one(plan, rec, history, refused.get(borrower, set()), out)
                 except Exception as exc:  # one bad plan never stops the others: retry later
                     stats.errors += 1
                     saved.append(_retry(plan, now))
@@ -145,7 +151,12 @@ class Dispatcher:
         return sends
 
     def _one(
-        self, plan: store.Plan, rec: AccountRecord | None, history: list[Event], out: _Out
+        self,
+        plan: store.Plan,
+        rec: AccountRecord | None,
+        history: list[Event],
+        refused: set[str],
+        out: _Out,
     ) -> tuple[store.Plan, _Send | None]:
         """The plan's decision: its next state, and the send when it is allowed now."""
         now, stats = out.now, out.stats
@@ -158,7 +169,7 @@ class Dispatcher:
         rendered: dict[planner.Option, Message] = {}
 
         def lazily() -> Iterator[planner.Option]:
-            for option, message in messages.options(rec, self.config, self.renderer):
+            for option, message in messages.options(rec, self.config, self.renderer, refused):
                 rendered[option] = message
                 yield option
 
@@ -171,7 +182,7 @@ class Dispatcher:
             case core.Allow():
                 assert option is not None
                 attempt = self._attempt(rec, option, decision, now)
-                send = _Send(attempt=attempt, message=rendered[option], rec=rec)
+                send = _Send(attempt=attempt, message=rendered[option], rec=rec, plan=plan)
                 return self._next_step(plan, now), send
             case core.Defer():
                 assert option is not None
@@ -222,15 +233,20 @@ class Dispatcher:
         """Send each reserved attempt; record every outcome in one transaction, then log."""
         envelopes = [_envelope(send, now) for send in sends]
         results: list[store.Recorded] = []
+        requeue: list[store.Plan] = []
+        flags: list[store.Flag] = []
         logs: list[tuple[str, dict[str, object]]] = []
         try:
-            for send, envelope, outcome in zip(
-                sends, envelopes, self._deliver(envelopes), strict=True
-            ):
+            outcomes = self._deliver(envelopes)
+            for send, envelope, outcome in zip(sends, envelopes, outcomes, strict=True):
                 results.append(_fate(send, envelope, outcome, stats, logs))
+                if isinstance(outcome, SendError) and outcome.retry:
+                    requeue.append(_retry(send.plan, now, SEND_RETRY))
+                if isinstance(outcome, SendError) and outcome.invalid_contact:
+                    flags.append(_invalid(send, outcome))
         finally:
             try:
-                self.ledger.record_many(results)
+                self.ledger.record_many(results, requeue=requeue, raise_flags=flags, now=now)
             finally:
                 for event, fields_ in logs:
                     (self.log.info if event == "outreach_sent" else self.log.warning)(
@@ -240,24 +256,7 @@ class Dispatcher:
     def _deliver(self, envelopes: list[Envelope]) -> list[Receipt | Exception]:
         """Each envelope's receipt, or what the channel raised for it (any exception: its
         fate is recorded, never lost). A channel that can send a batch gets the batch."""
-        if not envelopes:
-            return []
-        if isinstance(self.channel, BatchChannel):
-            try:
-                got = list(self.channel.send_many(envelopes))
-            except Exception as exc:  # the whole batch shares the fate
-                return [exc] * len(envelopes)
-            if len(got) != len(envelopes):  # a broken channel: nobody knows what was sent
-                bad = RuntimeError(f"send_many gave {len(got)} results for {len(envelopes)}")
-                return [bad] * len(envelopes)
-            return got
-        out: list[Receipt | Exception] = []
-        for envelope in envelopes:
-            try:
-                out.append(self.channel.send(envelope))
-            except Exception as exc:
-                out.append(exc)
-        return out
+        return deliver(self.channel, envelopes) if envelopes else []
 
 
 def _envelope(send: _Send, now: datetime) -> Envelope:
@@ -356,15 +355,27 @@ def _blocked(plan: store.Plan, now: datetime, reasons: tuple[str, ...]) -> store
     )
 
 
-def _retry(plan: store.Plan, now: datetime) -> store.Plan:
+def _retry(plan: store.Plan, now: datetime, reason: str = DISPATCH_ERROR) -> store.Plan:
     """The plan, still due, RETRY_AFTER_ERROR later (deferred after an error, never dropped)."""
     return dataclasses.replace(
         plan,
         status="due",
         next_due_at=now + RETRY_AFTER_ERROR,
-        reasons=(DISPATCH_ERROR,),
+        reasons=(reason,),
         updated_at=now,
     )
+
+
+def _invalid(send: _Send, error: SendError) -> store.Flag:
+    """The flag that keeps a refused address or number out of every later decision."""
+    value = {"contact_id": send.attempt.contact_id, "channel": send.attempt.channel}
+    source = f"{send.attempt.channel}:{error.provider_code or 'refused'}"
+    return store.Flag(send.attempt.borrower_id, INVALID_CONTACT, value, source)
+
+
+def _refused_contacts(found: dict[str, list[store.Flag]]) -> dict[str, set[str]]:
+    """{borrower: contact ids a provider refused for good}."""
+    return {b: {str(f.value["contact_id"]) for f in flags} for b, flags in found.items()}
 
 
 def _done(plan: store.Plan, now: datetime, reason: str, step: int | None = None) -> store.Plan:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 
 from outreachd.config import CompanyIn, Config
 from outreachd.core.model import Channel, Email, Owner, Phone, PhoneKind
@@ -41,17 +41,18 @@ def contact_points(rec: AccountRecord, channel: Channel) -> Iterator[Phone | Ema
 
 
 def options(
-    rec: AccountRecord, cfg: Config, renderer: Renderer
+    rec: AccountRecord, cfg: Config, renderer: Renderer, refused: Set[str] = frozenset()
 ) -> Iterator[tuple[Option, Message]]:
     """The step's candidates in preference order, each with its rendered message; lazily, so
-    a channel after the first allowed one is never rendered."""
+    a channel after the first allowed one is never rendered. Contact points in `refused` (a
+    provider refused them for good) are never offered."""
     company = cfg.company.get(rec.borrower.residence.country)
     if company is None:
         return
     values = variables(rec, company)
     for channel in cfg.cadence.channels:
         template_id = renderer.template_id(rec.locale, channel, cfg.cadence.template)
-        points = list(contact_points(rec, channel))
+        points = [p for p in contact_points(rec, channel) if p.id not in refused]
         if not points or not renderer.exists(template_id):
             continue
         message = renderer.render(template_id, values)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
+from outreachd.channels.base import Channel
 from outreachd.channels.outbox import Outbox
+from outreachd.channels.router import Router
+from outreachd.channels.smtp import Smtp
 from outreachd.config import Config
+from outreachd.core import model
 from outreachd.dispatch import Dispatcher
 from outreachd.errors import ConfigError
 from outreachd.ledger.store import Ledger
 from outreachd.render import Renderer
+from outreachd.secrets import secret
 from outreachd.sources.base import AccountSource
 from outreachd.sources.csv_file import CsvSource
 from outreachd.sources.jsonl import JsonlSource
@@ -44,6 +50,27 @@ def source(cfg: Config) -> AccountSource | None:
     return JsonlSource(cfg.source_path) if src.kind == "jsonl" else CsvSource(cfg.source_path)
 
 
+def channel(cfg: Config) -> Channel:
+    """The channel the dispatcher sends through: each message kind to its configured route,
+    the rest to the outbox. ConfigError if a route's secret is missing (never its value)."""
+    outbox = Outbox(cfg.outbox, cfg.outbox_latency)
+    routes: dict[model.Channel, Channel] = {}
+    if cfg.smtp is not None and model.Channel.EMAIL in cfg.route:
+        password = None
+        if cfg.smtp.username:
+            try:
+                password = secret(cfg.smtp.password_credential, cfg.smtp.password_env)
+            except ConfigError as exc:
+                raise ConfigError(f"{cfg.file}: channels.smtp: {exc}") from None
+        try:
+            routes[model.Channel.EMAIL] = Smtp(
+                cfg.smtp, password=password, base_dir=cfg.file.parent
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"{cfg.file}: channels.smtp.cafile: {exc}") from None
+    return Router(routes, outbox) if routes else outbox
+
+
 def build(cfg: Config, *, owner: str, log: Any, ledger: Ledger | None = None) -> Services:
     """Everything the daemon runs, from one configuration (reusing `ledger` on reload)."""
     cfg.state_dir.mkdir(parents=True, exist_ok=True)
@@ -53,7 +80,7 @@ def build(cfg: Config, *, owner: str, log: Any, ledger: Ledger | None = None) ->
         ledger=led,
         config=cfg,
         renderer=renderer,
-        channel=Outbox(cfg.outbox, cfg.outbox_latency),
+        channel=channel(cfg),
         owner=owner,
         log=log,
     )

@@ -15,10 +15,22 @@ from outreachd.render import Message
 class SendError(OutreachError):
     """Sending failed; `sent_unknown` says whether the provider may have sent it anyway."""
 
-    def __init__(self, message: str, *, sent_unknown: bool, provider_code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        sent_unknown: bool,
+        provider_code: str | None = None,
+        retry: bool = False,
+        invalid_contact: bool = False,
+    ):
+        """`retry`: nothing was sent and trying again later may work (a 4xx, a refused
+        connection); `invalid_contact`: the address or number itself was refused for good."""
         super().__init__(message)
         self.sent_unknown = sent_unknown
         self.provider_code = provider_code
+        self.retry = retry and not sent_unknown
+        self.invalid_contact = invalid_contact
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -81,6 +81,20 @@ class SyncResult:
     unchanged: int
 
 
+class Flag(NamedTuple):
+    """A flag the daemon raised on a borrower (from a provider's answer or a reply)."""
+
+    borrower_id: str
+    name: str  # e.g. "invalid_contact"
+    value: Any  # JSON-able, e.g. {"contact_id": "e1", "channel": "email"}
+    source: str  # who said so, e.g. "smtp:550"
+
+
+def _flag_row(flag: Flag, now: datetime) -> dict[str, object]:
+    return {"borrower_id": flag.borrower_id, "name": flag.name, "value": json.dumps(flag.value),
+            "source": flag.source, "at": now}  # fmt: skip
+
+
 class Recorded(NamedTuple):
     """What became of an attempt (see Ledger.record)."""
 
@@ -255,10 +269,26 @@ class BorrowerTxn:
     def add_flag(self, name: str, value: object, source: str, now: datetime) -> None:
         """Record a flag the daemon raised itself (an opt-out, hardship from a reply)."""
         (borrower_id,) = self.borrower_ids
-        row = {"borrower_id": borrower_id, "name": name, "value": json.dumps(value),
-               "source": source, "at": now}  # fmt: skip
         with schema.translate():
-            self._conn.execute(insert(flags), [row])
+            self._conn.execute(
+                insert(flags), [_flag_row(Flag(borrower_id, name, value, source), now)]
+            )
+
+    def flags(self, names: Iterable[str]) -> dict[str, list[Flag]]:
+        """{borrower: the flags of these names the ledger holds for it, oldest first}."""
+        query = (
+            select(flags)
+            .where(
+                flags.c.borrower_id.in_(sorted(self.borrower_ids)), flags.c.name.in_(list(names))
+            )
+            .order_by(flags.c.at, flags.c.id)
+        )
+        out: dict[str, list[Flag]] = {}
+        with schema.translate():
+            for row in self._conn.execute(query):
+                flag = Flag(row.borrower_id, row.name, json.loads(row.value), row.source)
+                out.setdefault(row.borrower_id, []).append(flag)
+        return out
 
 
 class Ledger:
@@ -464,8 +494,17 @@ class Ledger:
         """Move an attempt forward to `status` (never backwards); `at` becomes its updated_at."""
         self.record_many([Recorded(attempt_id, status, outcome, provider_id, at)])
 
-    def record_many(self, items: Iterable[Recorded]) -> None:
-        """`record` for several attempts, in one transaction (one statement per status)."""
+    def record_many(
+        self,
+        items: Iterable[Recorded],
+        *,
+        requeue: Iterable[Plan] = (),
+        raise_flags: Iterable[Flag] = (),
+        now: datetime | None = None,
+    ) -> None:
+        """`record` for several attempts, in one transaction (one statement per status),
+        with the plans to try again (`requeue`, their leases left alone) and the flags the
+        outcomes raised (stamped `now`)."""
         by_status: dict[str, list[dict[str, object]]] = {}
         for item in items:
             if item.status not in _RECORD_FROM:
@@ -476,11 +515,17 @@ class Ledger:
                 "b_id": item.attempt_id, "b_outcome": Outcome(item.outcome).value,
                 "b_provider_id": item.provider_id, "b_at": item.at,
             })  # fmt: skip
-        if not by_status:
+        plan_rows = [_plan_row(plan) for plan in requeue]
+        flag_rows = [_flag_row(flag, _required(now)) for flag in raise_flags]
+        if not (by_status or plan_rows or flag_rows):
             return
         with self._write() as conn:
             for status, rows in by_status.items():
                 conn.execute(_record_stmt(status), rows)
+            if plan_rows:
+                conn.execute(_plan_upsert(self._dialect), plan_rows)
+            if flag_rows:
+                conn.execute(insert(flags), flag_rows)
 
     def recover_sending(self, now: datetime) -> int:
         """At startup: every 'sending' attempt (a crash mid-send) becomes 'unknown'; the count."""
@@ -512,6 +557,12 @@ class Ledger:
         with schema.translate(), self._engine.connect() as c1, self._engine.connect() as c2:
             streams = (_stream(c1, ev, "event"), _stream(c2, ho, "handoff"))
             yield from heapq.merge(*streams, key=schema.export_key)
+
+
+def _required(now: datetime | None) -> datetime:
+    if now is None:
+        raise ValueError("flags need the instant they were raised (now=...)")
+    return now
 
 
 def _due(query: Select[Any], now: datetime) -> Select[Any]:
