@@ -109,6 +109,22 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return inspect_plans.export(cfg, since=args.since, out=sys.stdout)
 
 
+def _cmd_flag(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    if cfg is None:
+        return EXIT_USAGE
+    value: object
+    if args.set or args.clear:
+        name, value = (args.set or args.clear), bool(args.set)
+    else:
+        spec, verb = (args.add, "add") if args.add else (args.remove, "remove")
+        name, _, items = spec.partition("=")
+        value = {verb: [i for i in items.split(",") if i]}
+    return inspect_plans.record_flag(
+        cfg, borrower=args.borrower, name=name, value=value, source=args.source, out=sys.stdout
+    )
+
+
 def _instant(text: str) -> datetime:
     """An ISO-8601 instant with an offset or Z (naive is rejected: say which zone)."""
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -150,6 +166,18 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("--config", required=True, metavar="FILE")
     exp.add_argument("--since", type=_instant, help="only attempts at or after this instant")
     exp.set_defaults(func=_cmd_export)
+    flg = led_sub.add_parser(
+        "flag", help="record what was learned about a borrower (cease, STOP, hardship...)"
+    )
+    flg.add_argument("--config", required=True, metavar="FILE")
+    flg.add_argument("--borrower", required=True, help="the borrower id")
+    flg.add_argument("--source", required=True, help="who says so, e.g. 'letter 2026-11-27'")
+    what = flg.add_mutually_exclusive_group(required=True)
+    what.add_argument("--set", metavar="NAME", help="turn a yes/no flag on, e.g. cease_written")
+    what.add_argument("--clear", metavar="NAME", help="withdraw a yes/no flag set here before")
+    what.add_argument("--add", metavar="NAME=V[,V]", help="e.g. medium_opt_outs=sms")
+    what.add_argument("--remove", metavar="NAME=V[,V]", help="withdraw values added here before")
+    flg.set_defaults(func=_cmd_flag)
     return top
 
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from outreachd import messages
+from outreachd import messages, overlay
 from outreachd.channels.base import Channel, Envelope, Receipt, SendError
 from outreachd.channels.router import deliver
 from outreachd.config import Config
 from outreachd.core import decide as core
 from outreachd.core import planner
-from outreachd.core.model import Account, Event, Outcome
+from outreachd.core.model import Account, Event, Flags, Outcome
 from outreachd.ledger import store
 from outreachd.render import Message, Renderer
 from outreachd.sources import records
@@ -124,15 +124,15 @@ class Dispatcher:
         out = _Out(now=now, stats=stats)
         with self.ledger.borrowers_txn(borrowers) as txn:
             histories = txn.histories(now - self.config.lookback)
-            refused = _refused_contacts(txn.flags((INVALID_CONTACT,)))
+            learned = txn.flags((INVALID_CONTACT, *overlay.NAMES))
             for plan in chunk:
                 rec = recs.get(plan.account_id)
                 try:
                     if isinstance(rec, Exception):
                         raise rec
                     borrower = rec.borrower_id if rec is not None else plan.borrower_id
-                    history = histories.get(borrower, [])
-                    plan_, send = self._one(plan, rec, history, refused.get(borrower, set()), out)
+                    history, flags = histories.get(borrower, []), learned.get(borrower, [])
+                    plan_, send = self._one(plan, rec, history, flags, out)
                 except Exception as exc:  # one bad plan never stops the others: retry later
                     stats.errors += 1
                     saved.append(_retry(plan, now))
@@ -155,7 +155,7 @@ class Dispatcher:
         plan: store.Plan,
         rec: AccountRecord | None,
         history: list[Event],
-        refused: set[str],
+        flags: list[store.Flag],
         out: _Out,
     ) -> tuple[store.Plan, _Send | None]:
         """The plan's decision: its next state, and the send when it is allowed now."""
@@ -166,6 +166,7 @@ class Dispatcher:
         if policy is None:
             stats.blocked += 1
             return _blocked(plan, now, (NO_COLLECTOR,)), None
+        refused = refused_contacts(flags)
         rendered: dict[planner.Option, Message] = {}
 
         def lazily() -> Iterator[planner.Option]:
@@ -173,7 +174,7 @@ class Dispatcher:
                 rendered[option] = message
                 yield option
 
-        account = Account(borrower=rec.borrower, flags=rec.flags)
+        account = Account(borrower=rec.borrower, flags=learned_flags(rec, flags))
         debts = (rec.account_id,)
         choice = planner.choose(account, debts, history, lazily(), at=now, policy=policy)
         decision, option = choice.decision, choice.option
@@ -373,9 +374,14 @@ def _invalid(send: _Send, error: SendError) -> store.Flag:
     return store.Flag(send.attempt.borrower_id, INVALID_CONTACT, value, source)
 
 
-def _refused_contacts(found: dict[str, list[store.Flag]]) -> dict[str, set[str]]:
-    """{borrower: contact ids a provider refused for good}."""
-    return {b: {str(f.value["contact_id"]) for f in flags} for b, flags in found.items()}
+def refused_contacts(flags: list[store.Flag]) -> set[str]:
+    """The contact ids a provider refused for good (never offered again)."""
+    return {str(f.value["contact_id"]) for f in flags if f.name == INVALID_CONTACT}
+
+
+def learned_flags(rec: AccountRecord, flags: list[store.Flag]) -> Flags:
+    """The account's flags from the source, with what the ledger learned laid over them."""
+    return overlay.overlay(rec.flags, ((f.name, f.value) for f in flags))
 
 
 def _done(plan: store.Plan, now: datetime, reason: str, step: int | None = None) -> store.Plan:

@@ -1,4 +1,5 @@
-"""`outreachd plan` and `outreachd ledger export`: read-only views for operators and auditors."""
+"""`outreachd plan`, `outreachd ledger export` (read-only views for operators and auditors) and
+`outreachd ledger flag` (what an operator learned, recorded)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import json
 from datetime import datetime
 from typing import TextIO
 
-from outreachd import clock, messages
+from outreachd import clock, messages, overlay
 from outreachd.config import Config
 from outreachd.core import decide as core
 from outreachd.core import localtime, planner
 from outreachd.core.model import Account
+from outreachd.dispatch import INVALID_CONTACT, learned_flags, refused_contacts
 from outreachd.ledger.store import Ledger
 from outreachd.render import Renderer
 from outreachd.sources import records
@@ -33,6 +35,32 @@ def show(cfg: Config, *, at: datetime | None, account: str | None, out: TextIO) 
         ledger.close()
 
 
+def record_flag(
+    cfg: Config, *, borrower: str, name: str, value: object, source: str, out: TextIO
+) -> int:
+    """Record what an operator learned about a borrower (a cease request by post, a STOP
+    told to an agent, a hardship) in the ledger; it takes effect at the next decision."""
+    try:
+        overlay.check(name, value)
+    except ValueError as exc:
+        out.write(f"error: {exc}\n")
+        return 2
+    ledger = Ledger(cfg.ledger_url)
+    try:
+        ledger.migrate()
+        if not ledger.accounts_of(borrower):
+            out.write(f"error: no account of borrower {borrower!r} in the ledger\n")
+            return 1
+        now = clock.now()
+        with ledger.borrower_txn(borrower) as txn:
+            txn.add_flag(name, value, source, now)
+        shown = json.dumps(value, ensure_ascii=False)
+        out.write(f"{borrower}: {name} = {shown} recorded at {now.isoformat()} ({source})\n")
+        return 0
+    finally:
+        ledger.close()
+
+
 def _line(
     cfg: Config, ledger: Ledger, renderer: Renderer, account_id: str, at: datetime
 ) -> str | None:
@@ -50,10 +78,11 @@ def _line(
     policy = cfg.policy(rec.borrower.residence.country)
     if policy is None:
         return f"{head}: block [NO-COLLECTOR-FOR-COUNTRY]"
-    opts = [o for o, _ in messages.options(rec, cfg, renderer)]
-    acct = Account(borrower=rec.borrower, flags=rec.flags)
     with ledger.borrower_txn(rec.borrower_id) as txn:
         history = txn.history(at - cfg.lookback)
+        flags = txn.flags((INVALID_CONTACT, *overlay.NAMES)).get(rec.borrower_id, [])
+    opts = [o for o, _ in messages.options(rec, cfg, renderer, refused_contacts(flags))]
+    acct = Account(borrower=rec.borrower, flags=learned_flags(rec, flags))
     choice = planner.choose(acct, (rec.account_id,), history, opts, at=at, policy=policy)
     return f"{head}: {_describe(choice)}"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,43 @@ def test_check_reports_errors_inside_a_rule_pack(tmp_path: Path) -> None:
     assert any(
         line.startswith(f"{pack}:5:48: rules[1].scope[0]: Input should be 'person'") for line in err
     )
+
+
+def test_ledger_flag_records_what_an_operator_learned(tmp_path: Path) -> None:
+    """`outreachd ledger flag --set cease_written` for a US borrower: `plan` then shows the
+    block with the pack's rule; a misspelt flag or an unknown borrower is refused."""
+    from outreachd import config  # noqa: PLC0415
+    from outreachd.ledger.store import Ledger  # noqa: PLC0415
+    from outreachd.sources.jsonl import JsonlSource  # noqa: PLC0415
+    from outreachd.sweep import sweep  # noqa: PLC0415
+    from tests.acceptance.daemon_kit import Deployment  # noqa: PLC0415
+
+    d = Deployment(tmp_path, borrowers=12)
+    cfg = config.load(d.config)
+    cfg.state_dir.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(cfg.ledger_url)
+    ledger.migrate()
+    sweep(source=JsonlSource(tmp_path / "portfolio.jsonl"), ledger=ledger,
+          now=datetime(2026, 12, 1, 15, tzinfo=UTC), log=_Quiet())  # fmt: skip
+    us = next(p for p in ledger.plans() if p.borrower_id.startswith("US-"))
+    ledger.close()
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "outreachd.cli", *args, "--config", str(d.config)]
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
+
+    flag = cli("ledger", "flag", "--borrower", us.borrower_id, "--set", "cease_written",
+               "--source", "letter received 2026-11-30")  # fmt: skip
+    assert flag.returncode == 0 and "cease_written = true" in flag.stdout
+    shown = cli("plan", "--account", us.account_id, "--at", "2026-12-01T16:00Z")
+    assert shown.returncode == 0 and "block" in shown.stdout and "CEASE-WRITTEN" in shown.stdout
+    bad = cli("ledger", "flag", "--borrower", us.borrower_id, "--set", "cease", "--source", "x")
+    assert bad.returncode == 2 and "unknown flag 'cease'" in bad.stdout
+    nobody = cli("ledger", "flag", "--borrower", "US-999999", "--set", "hardship", "--source", "x")
+    assert nobody.returncode == 1 and "no account of borrower" in nobody.stdout
+
+
+class _Quiet:
+    def warning(self, *args: object, **kw: object) -> None: ...
+
+    info = warning

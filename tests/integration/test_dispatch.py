@@ -281,3 +281,21 @@ def test_outbox_writes_a_chunk_as_whole_lines(tmp_path: Path, ledger: Ledger) ->
     lines = [json.loads(x) for x in (tmp_path / "box.jsonl").read_text().splitlines()]
     assert sorted(x["attempt_id"] for x in lines) == sorted(e["id"] for e in r.events())
     assert all(x["body"].startswith("【某某银行】") for x in lines)
+
+
+def test_what_the_ledger_learned_shapes_the_next_decision(ledger: Ledger, tmp_path: Path) -> None:
+    """An SMS opt-out recorded in the ledger moves the contact to e-mail; a dispute recorded
+    there blocks the borrower with the pack's rule, as if the source had said so."""
+    r = rig(ledger, tmp_path, [cn_row(1, 1), cn_row(2, 1)], batch=50)
+    with ledger.borrower_txn("CN-0001") as txn:
+        txn.add_flag("medium_opt_outs", {"add": ["sms"]}, "reply STOP", NOW)
+    with ledger.borrower_txn("CN-0002") as txn:
+        txn.add_flag("dispute_any_form", True, "agent call 2026-11-30", NOW)
+    channel = Recorder()
+    stats = r.dispatcher(channel).tick(NOW)
+    assert [(e.borrower_id, e.message.channel.value) for e in channel.sent] == [
+        ("CN-0001", "email")
+    ]
+    assert stats.blocked == 1
+    plan = ledger.plan("CN-0002-1")
+    assert plan is not None and plan.status == "blocked" and "CN-DISPUTE" in plan.reasons
