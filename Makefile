@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 SHARED  ?= ../shared
 SCENARIOS := $(wildcard $(SHARED)/compliance/scenarios/*.yaml) $(wildcard tests/scenarios/*.yaml)
 
-.PHONY: venv demo scenarios test lint typecheck imports verify check bench clean
+.PHONY: venv demo scenarios test lint typecheck imports verify check bench clean tools
 
 $(BIN)/outreachd: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -44,6 +44,12 @@ imports: venv
 verify: venv
 	$(BIN)/outreachd verify $(SCENARIOS)
 
+## tools: Stoplight Prism in .tools/ for the Twilio contract test (skipped without it)
+tools: .tools/node_modules/.bin/prism
+
+.tools/node_modules/.bin/prism:
+	npm install --no-audit --no-fund --loglevel=error --prefix .tools @stoplight/prism-cli@5.14.2
+
 ## check: everything CI runs
 check: lint typecheck imports verify test
 
@@ -54,4 +60,4 @@ bench: venv
 	OUTREACHD_CRASH_CYCLES=100 $(BIN)/pytest -p no:cacheprovider -q tests/acceptance/test_crash.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis bench-results var
+	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis bench-results var .tools

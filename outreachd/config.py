@@ -77,11 +77,34 @@ class SmtpIn(_Strict):
     cafile: str | None = None  # a private CA for the relay's certificate (else the system's)
 
 
+class TwilioSenderIn(_Strict):
+    """Who sends SMS to borrowers of one country: a Messaging Service or a number."""
+
+    messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
+    from_: str | None = Field(default=None, alias="from", pattern=r"^\+[1-9][0-9]{6,14}$")
+    # Twilio's pace per sender: long code 1/s, toll-free 3/s, short code 100/s
+    messages_per_second: float = Field(default=1, gt=0)
+
+
+class TwilioIn(_Strict):
+    """Twilio for SMS. The auth token is never here: it is read from the systemd credential
+    `auth_token_credential`, else the environment variable `auth_token_env`."""
+
+    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
+    auth_token_credential: str = "twilio-auth-token"
+    auth_token_env: str = "OUTREACHD_TWILIO_AUTH_TOKEN"
+    senders: dict[model.Country, TwilioSenderIn] = Field(min_length=1)
+    status_callback: str | None = Field(default=None, pattern=r"^https?://")
+    api_base: str = Field(default="https://api.twilio.com", pattern=r"^https?://")
+    timeout_seconds: float = Field(default=15, gt=0)
+
+
 class ChannelsIn(_Strict):
     outbox: OutboxIn = OutboxIn()
     smtp: SmtpIn | None = None
+    twilio: TwilioIn | None = None
     # which configured channel carries each message channel; the rest go to the outbox
-    route: dict[model.Channel, Literal["outbox", "smtp"]] = {}
+    route: dict[model.Channel, Literal["outbox", "smtp", "twilio"]] = {}
 
 
 class CompanyIn(_Strict):
@@ -140,6 +163,7 @@ class Config:
     outbox: Path
     outbox_latency: float
     smtp: SmtpIn | None
+    twilio: TwilioIn | None
     route: dict[model.Channel, str]
     templates: Path
     company: dict[model.Country, CompanyIn]
@@ -227,13 +251,26 @@ def _semantics(raw: ConfigIn, located: yamlio.Located) -> list[yamlio.Problem]:
                         located.file, line, col, ("source", key), f"required for kind {src.kind}"
                     )
                 )
+    carries = {"smtp": model.Channel.EMAIL, "twilio": model.Channel.SMS}
     for channel, target in raw.channels.route.items():
-        if target == "smtp" and (raw.channels.smtp is None or channel is not model.Channel.EMAIL):
-            line, col = located.where(("channels", "route", channel.value))
-            why = "needs channels.smtp" if raw.channels.smtp is None else "smtp carries e-mail only"
-            problems.append(
-                yamlio.Problem(located.file, line, col, ("channels", "route", channel.value), why)
-            )
+        if target == "outbox":
+            continue
+        path: tuple[str | int, ...] = ("channels", "route", channel.value)
+        line, col = located.where(path)
+        if getattr(raw.channels, target) is None:
+            why = f"needs channels.{target}"
+        elif channel is not carries[target]:
+            why = f"{target} carries {carries[target].value} only"
+        else:
+            continue
+        problems.append(yamlio.Problem(located.file, line, col, path, why))
+    twilio = raw.channels.twilio
+    for country, sender in (twilio.senders if twilio else {}).items():
+        if (sender.messaging_service_sid is None) == (sender.from_ is None):
+            where: tuple[str | int, ...] = ("channels", "twilio", "senders", country.value)
+            line, col = located.where(where)
+            one = "give exactly one of messaging_service_sid and from"
+            problems.append(yamlio.Problem(located.file, line, col, where, one))
     return problems
 
 
@@ -269,6 +306,7 @@ def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> 
         outbox=state_dir / raw.channels.outbox.path,
         outbox_latency=raw.channels.outbox.latency_ms / 1000,
         smtp=raw.channels.smtp,
+        twilio=raw.channels.twilio,
         route=dict(raw.channels.route),
         templates=(file.parent / raw.templates).resolve(),
         company=dict(raw.company),

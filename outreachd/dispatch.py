@@ -21,7 +21,7 @@ from outreachd.channels.base import Channel, Envelope, Receipt, SendError
 from outreachd.channels.router import deliver
 from outreachd.config import Config
 from outreachd.core import decide as core
-from outreachd.core import planner
+from outreachd.core import model, planner
 from outreachd.core.model import Account, Event, Flags, Outcome
 from outreachd.ledger import store
 from outreachd.render import Message, Renderer
@@ -66,6 +66,7 @@ class _Send:
     message: Message
     rec: AccountRecord
     plan: store.Plan  # as claimed: what a send that may be retried goes back to
+    valid_for: timedelta | None = None  # how long it stays lawful, for channels that ask
 
 
 class Dispatcher:
@@ -183,7 +184,15 @@ class Dispatcher:
             case core.Allow():
                 assert option is not None
                 attempt = self._attempt(rec, option, decision, now)
-                send = _Send(attempt=attempt, message=rendered[option], rec=rec, plan=plan)
+                valid_for = None
+                if self._needs_validity(option.channel):  # e.g. Twilio's ValidityPeriod
+                    valid_for = planner.allowed_for(
+                        account, debts, history, option, at=now, policy=policy
+                    )
+                send = _Send(
+                    attempt=attempt, message=rendered[option], rec=rec, plan=plan,
+                    valid_for=valid_for,
+                )  # fmt: skip
                 return self._next_step(plan, now), send
             case core.Defer():
                 assert option is not None
@@ -202,6 +211,10 @@ class Dispatcher:
                 out.logs.append(("outreach_blocked", fields_ | {"rule_ids": rule_ids}))
                 return _blocked(plan, now, decision.reasons), None
         raise AssertionError(f"unknown decision {decision!r}")
+
+    def _needs_validity(self, channel: model.Channel) -> bool:
+        needs = getattr(self.channel, "needs_validity", None)
+        return bool(needs and needs(channel))
 
     def _attempt(
         self, rec: AccountRecord, option: planner.Option, decision: core.Allow, now: datetime
@@ -245,6 +258,8 @@ class Dispatcher:
                     requeue.append(_retry(send.plan, now, SEND_RETRY))
                 if isinstance(outcome, SendError) and outcome.invalid_contact:
                     flags.append(_invalid(send, outcome))
+                if isinstance(outcome, SendError):
+                    flags.extend(_learned(send, outcome))
         finally:
             try:
                 self.ledger.record_many(results, requeue=requeue, raise_flags=flags, now=now)
@@ -271,6 +286,8 @@ def _envelope(send: _Send, now: datetime) -> Envelope:
         address=messages.address(rec, attempt.contact_id),
         sent_at=now,
         message=send.message,
+        country=rec.borrower.residence.country.value,
+        valid_for=send.valid_for,
     )
 
 
@@ -306,7 +323,8 @@ def _fate(
         failed = Outcome.UNKNOWN if unknown else Outcome.FAILED
         return store.Recorded(attempt.id, status, failed.value)
     stats.sent += 1
-    logs.append(("outreach_sent", base | {"outcome": outcome.outcome.value}))
+    extra = {"segments": outcome.segments} if outcome.segments is not None else {}
+    logs.append(("outreach_sent", base | {"outcome": outcome.outcome.value} | extra))
     return store.Recorded(attempt.id, "sent", outcome.outcome.value, outcome.provider_id)
 
 
@@ -365,6 +383,12 @@ def _retry(plan: store.Plan, now: datetime, reason: str = DISPATCH_ERROR) -> sto
         reasons=(reason,),
         updated_at=now,
     )
+
+
+def _learned(send: _Send, error: SendError) -> list[store.Flag]:
+    """The ledger flags a provider's answer proves (e.g. the carrier holds an opt-out)."""
+    source = f"{send.attempt.channel}:{error.provider_code or 'answer'}"
+    return [store.Flag(send.attempt.borrower_id, n, v, source) for n, v in error.learned]
 
 
 def _invalid(send: _Send, error: SendError) -> store.Flag:

@@ -11,6 +11,7 @@ from outreachd.channels.base import Channel
 from outreachd.channels.outbox import Outbox
 from outreachd.channels.router import Router
 from outreachd.channels.smtp import Smtp
+from outreachd.channels.twilio_sms import TwilioSms
 from outreachd.config import Config
 from outreachd.core import model
 from outreachd.dispatch import Dispatcher
@@ -55,7 +56,7 @@ def channel(cfg: Config) -> Channel:
     the rest to the outbox. ConfigError if a route's secret is missing (never its value)."""
     outbox = Outbox(cfg.outbox, cfg.outbox_latency)
     routes: dict[model.Channel, Channel] = {}
-    if cfg.smtp is not None and model.Channel.EMAIL in cfg.route:
+    if cfg.smtp is not None and cfg.route.get(model.Channel.EMAIL) == "smtp":
         password = None
         if cfg.smtp.username:
             try:
@@ -68,6 +69,13 @@ def channel(cfg: Config) -> Channel:
             )
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"{cfg.file}: channels.smtp.cafile: {exc}") from None
+    if cfg.twilio is not None and cfg.route.get(model.Channel.SMS) == "twilio":
+        tw = cfg.twilio
+        try:
+            token = secret(tw.auth_token_credential, tw.auth_token_env)
+        except ConfigError as exc:
+            raise ConfigError(f"{cfg.file}: channels.twilio: {exc}") from None
+        routes[model.Channel.SMS] = TwilioSms(tw, auth_token=token)
     return Router(routes, outbox) if routes else outbox
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from outreachd.core.model import Outcome
@@ -23,14 +23,17 @@ class SendError(OutreachError):
         provider_code: str | None = None,
         retry: bool = False,
         invalid_contact: bool = False,
+        learned: tuple[tuple[str, object], ...] = (),
     ):
         """`retry`: nothing was sent and trying again later may work (a 4xx, a refused
-        connection); `invalid_contact`: the address or number itself was refused for good."""
+        connection); `invalid_contact`: the address or number itself was refused for good;
+        `learned`: ledger flags the answer proves (e.g. an opt-out the carrier holds)."""
         super().__init__(message)
         self.sent_unknown = sent_unknown
         self.provider_code = provider_code
         self.retry = retry and not sent_unknown
         self.invalid_contact = invalid_contact
+        self.learned = learned
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -45,12 +48,15 @@ class Envelope:
     address: str  # E.164 number or e-mail address: never logged unmasked
     sent_at: datetime
     message: Message
+    country: str = ""  # the borrower's country (picks the sender)
+    valid_for: timedelta | None = None  # how long the send stays lawful, where asked for
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Receipt:
     outcome: Outcome
     provider_id: str | None = None
+    segments: int | None = None  # SMS: the parts the carrier bills
 
 
 class Channel(Protocol):

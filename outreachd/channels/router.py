@@ -19,6 +19,12 @@ class Router:
     def send(self, envelope: Envelope) -> Receipt:
         return self.target(envelope).send(envelope)
 
+    def needs_validity(self, channel: model.Channel) -> bool:
+        """Whether the channel carrying `channel` wants each send's lawful time left."""
+        target = self.routes.get(channel, self.default)
+        needs = getattr(target, "needs_validity", None)
+        return bool(needs and needs(channel))
+
     def send_many(self, envelopes: Sequence[Envelope]) -> list[Receipt | Exception]:
         """Each target gets its envelopes (as one batch if it takes batches); the answers
         come back in the envelopes' order, an exception standing for its message."""

@@ -193,6 +193,48 @@ def decide(
     return Defer(until=until, reasons=reasons, facts=_facts(ctx, rules))
 
 
+def allowed_for(
+    account: Account,
+    history: Sequence[Event],
+    attempt: Attempt,
+    at: datetime,
+    policy: Policy,
+    *,
+    limit: timedelta = timedelta(hours=4),
+    step: timedelta = timedelta(minutes=1),
+) -> timedelta:
+    """How long after `at` every time rule keeps allowing the attempt: the largest whole
+    number of steps s <= limit such that every rule passes at each step up to at + s (zero
+    when one fails within the first step). `history` is without the attempt itself.
+
+    For a send that must not land after its lawful moment (Twilio ValidityPeriod): caps only
+    relax as time passes; windows, quiet hours and banned days are what close, and checking
+    every step finds them, at most one step early (never late). Pure: never reads the clock.
+    """
+    if at.tzinfo is None:
+        raise ValueError("allowed_for() needs an aware instant")
+    at = at.astimezone(UTC)
+    rules = policy.active(account)
+    timed, lookback = rules.for_attempt(attempt, account.borrower.contact(attempt.to))
+    ctx = context.build(
+        account,
+        [e for e in history if e.at > at - lookback],
+        attempt,
+        at,
+        collector=policy.collector,
+        calendars=policy.calendars,
+        horizon=policy.horizon,
+    )
+    bound = [b for r in timed if (b := timing.bind(r, ctx)) is not None]
+    passed = timedelta(0)
+    while passed + step <= limit:
+        t = at + passed + step
+        if not all(b.passes(t) for b in bound):
+            break
+        passed += step
+    return passed
+
+
 def earliest(
     bound: list[tuple[str, timing.Bound]], t: datetime, horizon: datetime
 ) -> datetime | None:

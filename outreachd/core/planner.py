@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from outreachd.core import decide as core
 from outreachd.core.model import Account, Attempt, Channel, Event, TemplateMeta
@@ -57,6 +57,20 @@ def choose(
         option, decision = min(deferred, key=lambda od: od[1].until)
         return Choice(option=option, decision=decision, considered=results)
     return Choice(option=None, decision=_all_blocked(results), considered=results)
+
+
+def allowed_for(
+    account: Account,
+    debts: tuple[str, ...],
+    history: Sequence[Event],
+    option: Option,
+    *,
+    at: datetime,
+    policy: core.Policy,
+) -> timedelta:
+    """How long after `at` the option stays lawful (core.allowed_for)."""
+    attempt = _attempt(option, debts)
+    return core.allowed_for(account, history, attempt, at, policy)
 
 
 def _attempt(option: Option, debts: tuple[str, ...]) -> Attempt:
