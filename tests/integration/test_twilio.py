@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -231,4 +232,5 @@ def test_twilio_accepts_the_request_as_the_spec_defines_it(
     stats = tick(r, monkeypatch, CLOSING)
     assert (stats.sent, stats.failed, stats.unknown) == (2, 0, 0)
     ids = [e["provider_id"] for e in r.events()]
-    assert all(i.startswith("SM") for i in ids) and len(set(ids)) == 2
+    assert all(re.fullmatch(r"(SM|MM)[0-9a-fA-F]{32}", i) for i in ids), ids  # the spec's
+    assert len(set(ids)) == 2
