@@ -99,6 +99,14 @@ class TwilioIn(_Strict):
     timeout_seconds: float = Field(default=15, gt=0)
 
 
+class WebhooksIn(_Strict):
+    """The daemon's HTTP endpoint for Twilio's callbacks (and /healthz for probes)."""
+
+    listen: str = Field(default="127.0.0.1:8080", pattern=r"^[^\s:]+:[0-9]{1,5}$")
+    # the URL Twilio calls, as Twilio sees it (behind a proxy): signatures are computed on it
+    public_url: str = Field(pattern=r"^https?://[^\s]+$")
+
+
 class ChannelsIn(_Strict):
     outbox: OutboxIn = OutboxIn()
     smtp: SmtpIn | None = None
@@ -144,6 +152,7 @@ class ConfigIn(_Strict):
     company: dict[model.Country, CompanyIn] = {}
     cadence: CadenceIn = CadenceIn()
     schedule: ScheduleIn = ScheduleIn()
+    webhooks: WebhooksIn | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -165,6 +174,7 @@ class Config:
     smtp: SmtpIn | None
     twilio: TwilioIn | None
     route: dict[model.Channel, str]
+    webhooks: WebhooksIn | None
     templates: Path
     company: dict[model.Country, CompanyIn]
     cadence: CadenceIn
@@ -251,6 +261,13 @@ def _semantics(raw: ConfigIn, located: yamlio.Located) -> list[yamlio.Problem]:
                         located.file, line, col, ("source", key), f"required for kind {src.kind}"
                     )
                 )
+    return problems + _channel_problems(raw, located)
+
+
+def _channel_problems(raw: ConfigIn, located: yamlio.Located) -> list[yamlio.Problem]:
+    """Routes to configured channels that carry that kind; one sender per country; the
+    webhooks' signature key."""
+    problems = []
     carries = {"smtp": model.Channel.EMAIL, "twilio": model.Channel.SMS}
     for channel, target in raw.channels.route.items():
         if target == "outbox":
@@ -264,6 +281,10 @@ def _semantics(raw: ConfigIn, located: yamlio.Located) -> list[yamlio.Problem]:
         else:
             continue
         problems.append(yamlio.Problem(located.file, line, col, path, why))
+    if raw.webhooks is not None and raw.channels.twilio is None:
+        line, col = located.where(("webhooks",))
+        why = "needs channels.twilio (its auth token checks every callback's signature)"
+        problems.append(yamlio.Problem(located.file, line, col, ("webhooks",), why))
     twilio = raw.channels.twilio
     for country, sender in (twilio.senders if twilio else {}).items():
         if (sender.messaging_service_sid is None) == (sender.from_ is None):
@@ -307,6 +328,7 @@ def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> 
         outbox_latency=raw.channels.outbox.latency_ms / 1000,
         smtp=raw.channels.smtp,
         twilio=raw.channels.twilio,
+        webhooks=raw.webhooks,
         route=dict(raw.channels.route),
         templates=(file.parent / raw.templates).resolve(),
         company=dict(raw.company),

@@ -19,7 +19,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from outreachd import clock, config, logs, messages, systemd, wiring, yamlio
 from outreachd.errors import ConfigError, OutreachError
+from outreachd.ledger.store import Ledger
+from outreachd.secrets import secret
 from outreachd.sweep import sweep
+from outreachd.webhooks import WebhookServer
 
 
 class Daemon:
@@ -32,6 +35,7 @@ class Daemon:
         self.services: wiring.Services | None = None
         self.watchdog = systemd.watchdog_interval()
         self._last_ping = 0.0
+        self.webhooks: WebhookServer | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -44,6 +48,9 @@ class Daemon:
         version = services.ledger.migrate()
         recovered = services.ledger.recover_sending(clock.now())
         self.services = services
+        if cfg.webhooks is not None:  # bound once; a reload keeps the address
+            self.webhooks = self._webhooks(cfg)
+            self.webhooks.start()
         self.log.info(
             "daemon_started",
             config=str(cfg.file),
@@ -70,10 +77,33 @@ class Daemon:
             systemd.notify("STOPPING=1")
             self.log.info("daemon_stopping")
             scheduler.shutdown(wait=True)  # in-flight sends finish; nothing new is claimed
+            if self.webhooks is not None:
+                self.webhooks.stop()
             assert self.services is not None
             self.services.ledger.close()
             self.log.info("daemon_stopped")
         return 0
+
+    def _webhooks(self, cfg: config.Config) -> WebhookServer:
+        assert cfg.webhooks is not None and cfg.twilio is not None  # config.load checks it
+        tw = cfg.twilio
+        try:
+            token = secret(tw.auth_token_credential, tw.auth_token_env)
+        except ConfigError as exc:
+            raise ConfigError(f"{cfg.file}: webhooks: {exc}") from None
+
+        def ledger() -> Ledger:
+            assert self.services is not None
+            return self.services.ledger
+
+        try:
+            server = WebhookServer(
+                cfg.webhooks, ledger=ledger, auth_token=token, log=self.log, clock=clock.now
+            )
+        except OSError as exc:
+            raise ConfigError(f"{cfg.file}: webhooks.listen {cfg.webhooks.listen}: {exc}") from None
+        self.log.info("webhooks_listening", listen=cfg.webhooks.listen, port=server.port)
+        return server
 
     def _on_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop.set()

@@ -527,6 +527,39 @@ class Ledger:
             if flag_rows:
                 conn.execute(insert(flags), flag_rows)
 
+    def record_provider(
+        self, provider_id: str, status: str, outcome: str, at: datetime
+    ) -> tuple[str, str, str] | None:
+        """`record` for the attempt a provider knows as `provider_id` (its status callback);
+        (attempt id, borrower, contact id) when that moved it forward, None when nothing
+        changed (an unknown id, a repeated or out-of-order callback)."""
+        sources = _RECORD_FROM.get(status)
+        if sources is None:
+            raise ValueError(f"cannot record status {status!r}; one of {sorted(_RECORD_FROM)}")
+        found = select(events.c.id, events.c.borrower_id, events.c.contact_id, events.c.status)
+        with self._write() as conn:
+            row = conn.execute(found.where(events.c.provider_id == provider_id)).first()
+            if row is None or row.status not in sources or row.status == status:
+                return None
+            conn.execute(
+                update(events)
+                .where(events.c.id == row.id)
+                .values(status=status, outcome=Outcome(outcome).value, updated_at=at)
+            )
+            return row.id, row.borrower_id, row.contact_id
+
+    def add_flags(self, raised: Iterable[Flag], now: datetime) -> None:
+        """Record flags the daemon learned (from a provider's callback), in one transaction."""
+        rows = [_flag_row(flag, now) for flag in raised]
+        if rows:
+            with self._write() as conn:
+                conn.execute(insert(flags), rows)
+
+    def ping(self) -> None:
+        """A trivial query: LedgerError when the database cannot be reached."""
+        with self._read() as conn:
+            conn.execute(select(1))
+
     def recover_sending(self, now: datetime) -> int:
         """At startup: every 'sending' attempt (a crash mid-send) becomes 'unknown'; the count."""
         stmt = update(events).where(events.c.status == "sending")

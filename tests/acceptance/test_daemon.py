@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import signal
+import socket
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -70,3 +73,41 @@ def test_logs_are_json_and_masked(deployment: Deployment) -> None:
     assert not [b for b in bodies if b in text], "a message body leaked into the logs"
     deferred = daemon.events("outreach_deferred")[0]
     assert deferred["until"] and deferred["rule_ids"] and deferred["candidate_zones"]
+
+
+def test_webhooks_listen_while_the_daemon_runs(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `webhooks` configured the daemon answers /healthz once READY, a forged status
+    callback gets 403, and SIGTERM closes the listener with the rest."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    text = deployment.config.read_text().replace(
+        "channels: {outbox: {latency_ms: 0}}\n",
+        "channels:\n  outbox: {latency_ms: 0}\n"
+        f"  twilio: {{account_sid: AC{'0' * 32}, senders: {{US: {{from: '+12125550100'}}}}}}\n"
+        f"webhooks: {{listen: '127.0.0.1:{port}', public_url: 'https://hooks.example'}}\n",
+    )
+    deployment.config.write_text(text)
+    monkeypatch.setenv("OUTREACHD_TWILIO_AUTH_TOKEN", "daemon-test-token")
+    daemon = Daemon(deployment)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        daemon.wait_for("READY=1")
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as answer:
+            assert answer.status == 200
+        forged = urllib.request.Request(
+            f"{base}/twilio/status", data=b"MessageSid=SM1&MessageStatus=delivered", method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(forged, timeout=5)
+        assert refused.value.code == 403
+        refused.value.close()
+        until(lambda: daemon.events("webhook_rejected"))
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert daemon.proc.wait(30) == 0
+    finally:
+        daemon.close()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{base}/healthz", timeout=2)
