@@ -15,6 +15,7 @@ from outreachd import (
     inspect_plans,
     logs,
     messages,
+    replies,
     rulepacks,
     scenarios,
     verify,
@@ -58,6 +59,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
         wiring.channel(cfg)  # routes and their secrets (present, never printed)
     except ConfigError as exc:
         problems.append(str(exc))
+    if cfg.webhooks is not None:
+        try:
+            replies.load(cfg.file.parent / cfg.webhooks.replies)
+        except yamlio.YamlError as exc:
+            problems.append(str(exc))
     if problems:
         print("\n".join(problems), file=sys.stderr)
         print(

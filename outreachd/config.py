@@ -105,6 +105,7 @@ class WebhooksIn(_Strict):
     listen: str = Field(default="127.0.0.1:8080", pattern=r"^[^\s:]+:[0-9]{1,5}$")
     # the URL Twilio calls, as Twilio sees it (behind a proxy): signatures are computed on it
     public_url: str = Field(pattern=r"^https?://[^\s]+$")
+    replies: str = "replies.yaml"  # how SMS replies are read (relative to the config file)
 
 
 class ChannelsIn(_Strict):

@@ -17,7 +17,7 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from outreachd import clock, config, logs, messages, systemd, wiring, yamlio
+from outreachd import clock, config, logs, messages, replies, systemd, wiring, yamlio
 from outreachd.errors import ConfigError, OutreachError
 from outreachd.ledger.store import Ledger
 from outreachd.secrets import secret
@@ -97,9 +97,14 @@ class Daemon:
             return self.services.ledger
 
         try:
+            readings = replies.load(cfg.file.parent / cfg.webhooks.replies)
+        except yamlio.YamlError as exc:
+            raise ConfigError(str(exc)) from None
+        try:
             server = WebhookServer(
-                cfg.webhooks, ledger=ledger, auth_token=token, log=self.log, clock=clock.now
-            )
+                cfg.webhooks, ledger=ledger, auth_token=token, replies=readings, log=self.log,
+                clock=clock.now,
+            )  # fmt: skip
         except OSError as exc:
             raise ConfigError(f"{cfg.file}: webhooks.listen {cfg.webhooks.listen}: {exc}") from None
         self.log.info("webhooks_listening", listen=cfg.webhooks.listen, port=server.port)

@@ -16,20 +16,23 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+from xml.sax.saxutils import escape as xml_escape
 
 from twilio.request_validator import RequestValidator
 
 from outreachd.config import WebhooksIn
 from outreachd.dispatch import INVALID_CONTACT
 from outreachd.errors import OutreachError
-from outreachd.ledger.store import Flag, Ledger
+from outreachd.ledger.store import Attempt, Flag, Ledger
+from outreachd.replies import FLAG_OF, HANDOFF, Reading, Replies
 
-STATUS_PATH, HEALTH_PATH = "/twilio/status", "/healthz"
+STATUS_PATH, SMS_PATH, HEALTH_PATH = "/twilio/status", "/twilio/sms", "/healthz"
 _PENDING = {"accepted", "queued", "sending", "sent", "scheduled"}
 _FAILED = {"undelivered", "failed", "canceled"}
 OPTED_OUT, UNREACHABLE = "21610", frozenset({"30003", "30005", "30006"})
@@ -43,12 +46,14 @@ class WebhookServer:
         *,
         ledger: Callable[[], Ledger],
         auth_token: str,
+        replies: Replies,
         log: Any,
         clock: Callable[[], datetime],
     ) -> None:
         """`ledger` gives the current ledger (a reload may swap it)."""
         host, _, port = settings.listen.rpartition(":")
         self.settings, self.ledger, self.log, self.clock = settings, ledger, log, clock
+        self.replies = replies
         self.validator = RequestValidator(auth_token)
         self.httpd = ThreadingHTTPServer((host, int(port)), _handler(self))
         self.httpd.daemon_threads = True
@@ -73,13 +78,46 @@ class WebhookServer:
             return 503, {"status": "ledger unreachable", "error": str(exc)}
         return 200, {"status": "ok"}
 
-    def status_callback(
-        self, path: str, form: dict[str, str], signature: str | None
-    ) -> tuple[int, dict[str, object]]:
+    def signed(self, path: str, form: dict[str, str], signature: str | None) -> bool:
+        """Whether Twilio signed this request (else it is logged as rejected)."""
         url = self.settings.public_url.rstrip("/") + path
-        if not signature or not self.validator.validate(url, form, signature):
-            self.log.warning("webhook_rejected", path=urlsplit(path).path, reason="signature")
-            return 403, {"error": "invalid signature"}
+        if signature and self.validator.validate(url, form, signature):
+            return True
+        self.log.warning("webhook_rejected", path=urlsplit(path).path, reason="signature")
+        return False
+
+    def incoming_sms(self, form: dict[str, str]) -> tuple[int, str]:  # a signed one
+        """A borrower's reply (see replies.py): flags, hand-offs, and at most one answer, as
+        TwiML. A repeated delivery of the same message does nothing and answers nothing."""
+        sid, sender, body = form.get("MessageSid"), form.get("From"), form.get("Body")
+        if not sid or not sender or body is None:
+            return 400, _twiml(None)
+        reading = self.replies.read(body)
+        ledger, now = self.ledger(), self.clock()
+        matches = ledger.contacts_at(sender)
+        raised, hands = _actions(reading, matches, sid, body)
+        text = self.replies.reply_text(reading)
+        borrower, contact = (matches[0][0], matches[0][2]) if matches else ("", "")
+        answer = None
+        if text is not None:
+            answer = Attempt(
+                id=uuid.uuid4().hex, borrower_id=borrower, account_id=None, debts=(), at=now,
+                channel="sms", contact_id=contact, template=f"reply/{reading.cls}",
+                locale=reading.locale, rule_ids=(), packs=(), person="", purpose="transactional",
+            )  # fmt: skip
+        fresh = ledger.inbound(
+            provider_id=sid, borrower_id=borrower, contact_id=contact, at=now,
+            raise_flags=raised, handoffs_=hands, answer=answer,
+        )  # fmt: skip
+        self.log.info(
+            "reply_received", provider_id=sid, reply_class=reading.cls,
+            classes=list(reading.found), borrowers=sorted({m[0] for m in matches}),
+            repeated=not fresh,
+        )  # fmt: skip
+        return 200, _twiml(text if fresh else None)
+
+    def status_callback(self, form: dict[str, str]) -> tuple[int, dict[str, object]]:
+        """A signed message status callback (see the module docstring)."""
         sid, status = form.get("MessageSid"), form.get("MessageStatus")
         if not sid or not status:
             return 400, {"error": "MessageSid and MessageStatus are required"}
@@ -103,6 +141,42 @@ class WebhookServer:
         return 200, {"recorded": moved is not None}
 
 
+def _actions(
+    reading: Reading, matches: list[tuple[str, str, str, str]], sid: str, body: str
+) -> tuple[list[Flag], list[tuple[str, str | None, str, str]]]:
+    """The flags and hand-offs a reply raises for every contact point at its number."""
+    source, cls = f"sms-reply:{sid}", reading.cls
+    flags: dict[tuple[str, str, str], Flag] = {}
+    for borrower, _, contact, _ in matches:
+        if cls in ("stop", "start"):
+            verb = "add" if cls == "stop" else "remove"
+            value: object = {verb: [f"sms:{contact}"]}
+            flags[(borrower, "opt", contact)] = Flag(borrower, "address_opt_outs", value, source)
+        elif cls == "wrong_number":
+            value = {"contact_id": contact, "channel": "sms"}
+            flags[(borrower, "invalid", contact)] = Flag(borrower, INVALID_CONTACT, value, source)
+        elif cls in FLAG_OF:
+            flags[(borrower, cls, "")] = Flag(borrower, FLAG_OF[cls], True, source)
+    hands: dict[str, tuple[str, str | None, str, str]] = {}
+    if cls in HANDOFF or len(reading.found) > 1:
+        also = [c for c in reading.found if c != cls]
+        reason = f"SMS reply {sid}: {body}" + (f" (also: {', '.join(also)})" if also else "")
+        for borrower, account, _, _ in matches or [("", "", "", "")]:
+            kind = cls if matches else "unmatched_reply"
+            hands.setdefault(borrower, (borrower, account or None, kind, reason))
+    return list(flags.values()), list(hands.values())
+
+
+def _twiml(text: str | None) -> str:
+    """Twilio's answer: one message, or none."""
+    if text is None:
+        return '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Message>'
+        f"{xml_escape(text)}</Message></Response>"
+    )
+
+
 def _learned(moved: tuple[str, str, str], code: str) -> list[Flag]:
     _, borrower, contact = moved
     source = f"twilio-status:{code}"
@@ -113,45 +187,66 @@ def _learned(moved: tuple[str, str, str], code: str) -> list[Flag]:
     return []
 
 
+class _Handler(BaseHTTPRequestHandler):
+    owner: WebhookServer  # set on the subclass made for each server
+    server_version = "outreachd"
+
+    def log_message(self, *args: Any) -> None:  # our own structured log lines instead
+        pass
+
+    def do_GET(self) -> None:
+        if urlsplit(self.path).path != HEALTH_PATH:
+            self._answer(404, {"error": "not found"})
+            return
+        self._answer(*self.owner.health())
+
+    def do_POST(self) -> None:
+        route = urlsplit(self.path).path
+        if route not in (STATUS_PATH, SMS_PATH):
+            self._answer(404, {"error": "not found"})
+            return
+        form = self._form()
+        if form is None:
+            self._answer(400, {"error": "a form-encoded body is required"})
+            return
+        signature = self.headers.get("X-Twilio-Signature")
+        try:
+            if not self.owner.signed(self.path, form, signature):
+                self._answer(403, {"error": "invalid signature"})
+            elif route == STATUS_PATH:
+                self._answer(*self.owner.status_callback(form))
+            else:
+                self._reply(*self.owner.incoming_sms(form))
+        except OutreachError as exc:  # the ledger is down: Twilio retries on 5xx
+            self.owner.log.error("webhook_failed", path=route, error=str(exc))
+            self._answer(503, {"error": "ledger unavailable"})
+
+    def _form(self) -> dict[str, str] | None:
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+            if not 0 <= length <= MAX_BODY:
+                return None
+            text = self.rfile.read(length).decode("utf-8")
+            return dict(parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)))
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    def _reply(self, status: int, twiml: str) -> None:
+        data = twiml.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _answer(self, status: int, body: dict[str, object]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
 def _handler(server: WebhookServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "outreachd"
-
-        def log_message(self, *args: Any) -> None:  # our own structured log lines instead
-            pass
-
-        def do_GET(self) -> None:
-            if urlsplit(self.path).path != HEALTH_PATH:
-                self._answer(404, {"error": "not found"})
-                return
-            self._answer(*server.health())
-
-        def do_POST(self) -> None:
-            if urlsplit(self.path).path != STATUS_PATH:
-                self._answer(404, {"error": "not found"})
-                return
-            try:
-                length = int(self.headers.get("Content-Length", ""))
-                if not 0 <= length <= MAX_BODY:
-                    raise ValueError(length)
-                text = self.rfile.read(length).decode("utf-8")
-                form = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)))
-            except (ValueError, UnicodeDecodeError):
-                self._answer(400, {"error": "a form-encoded body is required"})
-                return
-            signature = self.headers.get("X-Twilio-Signature")
-            try:
-                self._answer(*server.status_callback(self.path, form, signature))
-            except OutreachError as exc:  # the ledger is down: Twilio retries on 5xx
-                server.log.error("webhook_failed", path=STATUS_PATH, error=str(exc))
-                self._answer(503, {"error": "ledger unavailable"})
-
-        def _answer(self, status: int, body: dict[str, object]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler
+    return type("Handler", (_Handler,), {"owner": server})

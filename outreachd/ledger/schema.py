@@ -188,6 +188,17 @@ handoffs = Table(
 )
 
 
+contacts = Table(  # version 4: who an inbound message or call is from
+    "contacts",
+    metadata,
+    Column("address", Text, nullable=False),  # E.164 number or e-mail address
+    Column("account_id", Text, nullable=False),
+    Column("borrower_id", Text, nullable=False),
+    Column("contact_id", Text, nullable=False),
+    Column("owner", Text, nullable=False),  # borrower, spouse, employer, ...
+)
+
+
 def _v1_initial(conn: Connection) -> None:
     """Version 1: the five tables and their indexes."""
     metadata.create_all(conn, tables=[accounts, plans, events, flags, handoffs])
@@ -212,10 +223,45 @@ def _v3_digest_index(conn: Connection) -> None:
     )
 
 
+def _v4_contacts(conn: Connection) -> None:
+    """Version 4: the contact points of every account by address, so an inbound reply finds
+    its borrower; filled from the stored payloads (json only: they were validated)."""
+    for ddl in (
+        "CREATE TABLE IF NOT EXISTS contacts (address TEXT NOT NULL, account_id TEXT NOT NULL,"
+        " borrower_id TEXT NOT NULL, contact_id TEXT NOT NULL, owner TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS ix_contacts_address ON contacts (address)",
+        "CREATE INDEX IF NOT EXISTS ix_contacts_account ON contacts (account_id)",
+    ):
+        conn.execute(sqlalchemy.text(ddl))
+    query = sqlalchemy.text("SELECT account_id, borrower_id, payload FROM accounts")
+    rows: list[dict[str, object]] = []
+    for account_id, borrower_id, payload in conn.execute(query):
+        rows.extend(contact_rows(account_id, borrower_id, json.loads(payload)))
+        if len(rows) >= 5000:
+            conn.execute(contacts.insert(), rows)
+            rows = []
+    if rows:
+        conn.execute(contacts.insert(), rows)
+
+
+def contact_rows(account_id: str, borrower_id: str, row: dict[str, Any]) -> list[dict[str, object]]:
+    """The contacts rows of one canonical account row (its phones' numbers, its e-mails)."""
+    borrower = row.get("borrower", {})
+    points = [(p.get("number"), p) for p in borrower.get("phones", ())]
+    points += [(e.get("address"), e) for e in borrower.get("emails", ())]
+    return [
+        {"address": address, "account_id": account_id, "borrower_id": borrower_id,
+         "contact_id": point["id"], "owner": point.get("owner") or "borrower"}
+        for address, point in points
+        if address
+    ]  # fmt: skip
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _v1_initial,
     _v2_source_digest,
     _v3_digest_index,
+    _v4_contacts,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import heapq
 import json
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Row,
     Select,
     bindparam,
+    delete,
     func,
     insert,
     or_,
@@ -34,7 +36,15 @@ from sqlalchemy.types import Text
 
 from outreachd.core.model import Channel, Dialer, Event, Initiator, Outcome, Owner, Party, Purpose
 from outreachd.ledger import schema
-from outreachd.ledger.schema import LedgerError, accounts, events, flags, handoffs, plans
+from outreachd.ledger.schema import (
+    LedgerError,
+    accounts,
+    contacts,
+    events,
+    flags,
+    handoffs,
+    plans,
+)
 from outreachd.sources.base import AccountRecord
 
 PLAN_STATUSES = frozenset({"due", "blocked", "done"})
@@ -337,6 +347,7 @@ class Ledger:
         for chunk in _chunks(records, batch):
             known = self._known(rec.account_id for rec in chunk)
             rows = []
+            recontact: list[AccountRecord] = []  # content changed: its contact points may have
             for rec in chunk:
                 old = known.get(rec.account_id)
                 if old == (rec.content_hash, rec.source_digest or old_digest(old)):
@@ -344,12 +355,37 @@ class Ledger:
                     continue
                 if old is None or old[0] != rec.content_hash:
                     (new if old is None else changed).append(rec.account_id)
+                    recontact.append(rec)
                 else:
                     unchanged += 1  # same content, the raw row only looks different
                 known[rec.account_id] = (rec.content_hash, rec.source_digest)
                 rows.append(_account_row(rec, now))
-            schema.write_batches(self._engine, stmt, rows, batch)
+            if rows:
+                with self._write() as conn:
+                    conn.execute(stmt, rows)
+                    self._recontact(conn, recontact)
         return SyncResult(new=new, changed=changed, unchanged=unchanged)
+
+    def _recontact(self, conn: Connection, recs: list[AccountRecord]) -> None:
+        """Replace the contacts rows of these accounts with their current contact points."""
+        if not recs:
+            return
+        ids = [rec.account_id for rec in recs]
+        conn.execute(delete(contacts).where(contacts.c.account_id.in_(ids)))
+        rows = [row for rec in recs for row in _contact_rows(rec)]
+        if rows:
+            conn.execute(insert(contacts), rows)
+
+    def contacts_at(self, address: str) -> list[tuple[str, str, str, str]]:
+        """(borrower, account, contact id, owner) of every contact point at this address."""
+        c = contacts.c
+        query = (
+            select(c.borrower_id, c.account_id, c.contact_id, c.owner)
+            .where(c.address == address)
+            .order_by(c.borrower_id, c.account_id, c.contact_id)
+        )
+        with self._read() as conn:
+            return [(b, a, i, o) for b, a, i, o in conn.execute(query)]
 
     def _known(self, ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
         wanted = list(dict.fromkeys(ids))
@@ -555,6 +591,56 @@ class Ledger:
             with self._write() as conn:
                 conn.execute(insert(flags), rows)
 
+    def inbound(
+        self,
+        *,
+        provider_id: str,
+        borrower_id: str,
+        contact_id: str,
+        at: datetime,
+        raise_flags: Iterable[Flag] = (),
+        handoffs_: Iterable[tuple[str, str | None, str, str]] = (),
+        answer: Attempt | None = None,
+    ) -> bool:
+        """Record an inbound SMS (once: False if its provider id is already in the ledger),
+        the flags and hand-offs (borrower, account, kind, reason) it raised, and the one
+        answer sent back (as a sent attempt), in one transaction."""
+        row: dict[str, object] = {
+            "id": uuid.uuid4().hex, "borrower_id": borrower_id, "account_id": None,
+            "debts": "[]", "at": at, "channel": Channel.SMS.value, "contact_id": contact_id,
+            "outcome": Outcome.SMS_SENT.value, "status": "inbound",
+            "initiator": Initiator.CONSUMER.value, "dialer": Dialer.MANUAL.value,
+            "person": "", "party": Party.SELF.value, "purpose": Purpose.COLLECTION.value,
+            "template": None, "locale": None, "rule_ids": "[]", "packs": "[]",
+            "provider_id": provider_id, "created_at": at, "updated_at": at,
+        }  # fmt: skip
+        seen = select(events.c.id).where(events.c.provider_id == provider_id)
+        with self._write(borrower_id) as conn:
+            if conn.execute(seen).first() is not None:
+                return False
+            conn.execute(insert(events), [row])
+            flag_rows = [_flag_row(flag, at) for flag in raise_flags]
+            if flag_rows:
+                conn.execute(insert(flags), flag_rows)
+            hand = [{"borrower_id": b, "account_id": a, "kind": k, "reason": r, "created_at": at}
+                    for b, a, k, r in handoffs_]  # fmt: skip
+            if hand:
+                conn.execute(insert(handoffs), hand)
+            if answer is not None:
+                sent = _event_row(answer, at) | {"status": "sent", "outcome": "sms_sent"}
+                conn.execute(insert(events), [sent])
+        return True
+
+    def handoffs(self, borrower_id: str) -> list[tuple[str, str]]:
+        """(kind, reason) of the borrower's hand-offs, oldest first."""
+        query = (
+            select(handoffs.c.kind, handoffs.c.reason)
+            .where(handoffs.c.borrower_id == borrower_id)
+            .order_by(handoffs.c.created_at, handoffs.c.id)
+        )
+        with self._read() as conn:
+            return [(k, r) for k, r in conn.execute(query)]
+
     def ping(self) -> None:
         """A trivial query: LedgerError when the database cannot be reached."""
         with self._read() as conn:
@@ -623,6 +709,18 @@ def _chunks(items: Iterable[AccountRecord], size: int) -> Iterator[list[AccountR
             chunk = []
     if chunk:
         yield chunk
+
+
+def _contact_rows(rec: AccountRecord) -> list[dict[str, object]]:
+    b = rec.borrower
+    points: list[tuple[str | None, str, str]] = [(p.number, p.id, p.owner.value) for p in b.phones]
+    points += [(e.address, e.id, e.owner.value) for e in b.emails]
+    return [
+        {"address": address, "account_id": rec.account_id, "borrower_id": rec.borrower_id,
+         "contact_id": point_id, "owner": owner}
+        for address, point_id, owner in points
+        if address
+    ]  # fmt: skip
 
 
 def _account_row(rec: AccountRecord, now: datetime) -> dict[str, object]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.acceptance.daemon_kit import Daemon, Deployment, until, write_config
+from tests.conftest import REPO
 
 
 @pytest.fixture
@@ -87,7 +88,8 @@ def test_webhooks_listen_while_the_daemon_runs(
         "channels: {outbox: {latency_ms: 0}}\n",
         "channels:\n  outbox: {latency_ms: 0}\n"
         f"  twilio: {{account_sid: AC{'0' * 32}, senders: {{US: {{from: '+12125550100'}}}}}}\n"
-        f"webhooks: {{listen: '127.0.0.1:{port}', public_url: 'https://hooks.example'}}\n",
+        f"webhooks: {{listen: '127.0.0.1:{port}', public_url: 'https://hooks.example',"
+        f" replies: '{REPO / 'config' / 'replies.yaml'}'}}\n",
     )
     deployment.config.write_text(text)
     monkeypatch.setenv("OUTREACHD_TWILIO_AUTH_TOKEN", "daemon-test-token")

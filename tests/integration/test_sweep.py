@@ -179,9 +179,49 @@ def test_a_version_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
     engine.dispose()
     ledger = Ledger(url)
     try:
-        assert ledger.migrate() == 3
+        assert ledger.migrate() == 4
         assert ledger.account_payload("A1") == "{}"
         index = ledger.account_index()
         assert (index.digests, index.undigested) == ({}, ["A1"])
+    finally:
+        ledger.close()
+
+
+def test_contact_points_follow_the_source(ledger: Ledger, tmp_path: Path) -> None:
+    """Every number and address of a stored account can be looked up (an inbound reply finds
+    its borrower); a changed number leaves the old one pointing nowhere."""
+    path = tmp_path / "p.jsonl"
+    sample.write_jsonl(path, n_borrowers=6, seed=5)
+    rows = _rows(path)
+    sweep(source=JsonlSource(path), ledger=ledger, now=NOW, log=Log())
+    row = next(r for r in rows if r["borrower"].get("phones"))
+    phone = row["borrower"]["phones"][0]
+    found = ledger.contacts_at(phone["number"])
+    assert (row["borrower_id"], row["account_id"], phone["id"]) in [f[:3] for f in found]
+    old, phone["number"] = phone["number"], "+12025550123"
+    _write(path, rows)
+    sweep(source=JsonlSource(path), ledger=ledger, now=NOW, log=Log())
+    assert row["account_id"] not in [f[1] for f in ledger.contacts_at(old)]
+    assert [f[:3] for f in ledger.contacts_at("+12025550123")] == [
+        (row["borrower_id"], row["account_id"], phone["id"])
+    ]
+
+
+def test_a_version_3_ledger_gets_its_contacts_from_the_stored_rows(tmp_path: Path) -> None:
+    """Migration 4 fills the contacts table from the payloads already in the ledger."""
+    path = tmp_path / "p.jsonl"
+    sample.write_jsonl(path, n_borrowers=4, seed=6)
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    ledger = Ledger(url)
+    try:
+        ledger.migrate()
+        sweep(source=JsonlSource(path), ledger=ledger, now=NOW, log=Log())
+        with ledger._engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE contacts")
+            conn.execute(schema.schema_version.update().values(version=3))
+        assert ledger.migrate() == 4
+        row = _rows(path)[0]
+        number = row["borrower"]["phones"][0]["number"]
+        assert row["account_id"] in [f[1] for f in ledger.contacts_at(number)]
     finally:
         ledger.close()

@@ -14,14 +14,19 @@ from uuid import uuid4
 import pytest
 from twilio.request_validator import RequestValidator
 
+from outreachd import replies
 from outreachd.config import WebhooksIn
 from outreachd.dispatch import INVALID_CONTACT
 from outreachd.ledger.store import Attempt, Ledger
-from outreachd.webhooks import STATUS_PATH, WebhookServer
+from outreachd.replies import FLAG_OF
+from outreachd.sources import records
+from outreachd.webhooks import SMS_PATH, STATUS_PATH, WebhookServer
+from tests.conftest import REPO
 
 NOW = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
 TOKEN = "callback-token"  # a test double's auth token
 PUBLIC = "https://hooks.example/outreachd"
+READINGS = replies.load(REPO / "config" / "replies.yaml")
 
 
 class Log:
@@ -39,7 +44,7 @@ def hooks(ledger: Ledger) -> Iterator[tuple[WebhookServer, Log]]:
     log = Log()
     server = WebhookServer(
         WebhooksIn(listen="127.0.0.1:0", public_url=PUBLIC),
-        ledger=lambda: ledger, auth_token=TOKEN, log=log, clock=lambda: NOW,
+        ledger=lambda: ledger, auth_token=TOKEN, replies=READINGS, log=log, clock=lambda: NOW,
     )  # fmt: skip
     server.start()
     try:
@@ -71,6 +76,18 @@ def post(
     if sign:
         signature = RequestValidator(TOKEN).compute_signature(PUBLIC + STATUS_PATH, form)
         request.add_header("X-Twilio-Signature", signature)
+    return _send(request)
+
+
+EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def post_to(server: WebhookServer, path: str, form: dict[str, str]) -> tuple[int, Any]:
+    """An unsigned POST."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}{path}", data=urllib.parse.urlencode(form).encode(),
+        method="POST",
+    )  # fmt: skip
     return _send(request)
 
 
@@ -167,3 +184,118 @@ def test_malformed_requests_get_400_or_404_never_a_crash(
     assert _send(missing)[0] == 404
     health = urllib.request.Request(f"http://127.0.0.1:{server.port}/healthz", method="GET")
     assert _send(health) == (200, {"status": "ok"})
+
+
+# --- replies -------------------------------------------------------------------------------
+
+NUMBER = "+12125550147"
+
+
+def with_borrower(ledger: Ledger, borrower: str = "US-0001", debts: int = 2) -> None:
+    """A New York borrower with `debts` accounts, all reachable at NUMBER (contact m1)."""
+    rows = []
+    for d in range(1, debts + 1):
+        row = {
+            "account_id": f"{borrower}-{d}", "borrower_id": borrower,
+            "borrower": {
+                "name": {"given": "Ana", "family": "Diaz"},
+                "residence": {"country": "US", "state": "NY", "tz": "America/New_York"},
+                "phones": [{"id": "m1", "kind": "mobile", "number": NUMBER,
+                            "tcpa_consent": True, "regf_text_ok": True}],
+            },
+            "debt": {"creditor": "Acme Bank", "balance": "100.00", "currency": "USD",
+                     "days_past_due": 20},
+        }  # fmt: skip
+        rec = records.parse(row, d)
+        assert not isinstance(rec, records.Rejected)
+        rows.append(rec)
+    ledger.sync_accounts(rows, NOW)
+
+
+def reply(server: WebhookServer, body: str, sid: str = "SMr1") -> tuple[int, str]:
+    form = {"MessageSid": sid, "From": NUMBER, "To": "+12125550100", "Body": body}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}{SMS_PATH}",
+        data=urllib.parse.urlencode(form).encode(), method="POST",
+    )  # fmt: skip
+    request.add_header(
+        "X-Twilio-Signature",
+        RequestValidator(TOKEN).compute_signature(PUBLIC + SMS_PATH, form),
+    )
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        return answer.status, answer.read().decode()
+
+
+def learned(ledger: Ledger, borrower: str = "US-0001") -> list[tuple[str, Any]]:
+    with ledger.borrower_txn(borrower) as txn:
+        names = ["address_opt_outs", INVALID_CONTACT, *FLAG_OF.values()]
+        return [(f.name, f.value) for f in txn.flags(names).get(borrower, [])]
+
+
+def test_stop_opts_the_number_out_with_exactly_one_confirmation(
+    ledger: Ledger, hooks: tuple[WebhookServer, Log]
+) -> None:
+    """STOP: an SMS opt-out of that number for the borrower, one confirmation in TwiML and in
+    the ledger; Twilio delivering the same message again changes and sends nothing."""
+    server, _ = hooks
+    with_borrower(ledger)
+    status, twiml = reply(server, "Stop")
+    assert status == 200 and twiml.count("<Message>") == 1 and "unsubscribed" in twiml
+    assert learned(ledger) == [("address_opt_outs", {"add": ["sms:m1"]})]
+    assert reply(server, "Stop") == (200, EMPTY)
+    assert learned(ledger) == [("address_opt_outs", {"add": ["sms:m1"]})]
+    events = [e for e in ledger.export() if e["record"] == "event"]
+    assert sorted(e["status"] for e in events) == ["inbound", "sent"]
+    (answer,) = [e for e in events if e["status"] == "sent"]
+    assert (answer["purpose"], answer["template"]) == ("transactional", "reply/stop")
+    status, twiml = reply(server, "START", sid="SMr2")
+    assert "resubscribed" in twiml
+    assert learned(ledger)[-1] == ("address_opt_outs", {"remove": ["sms:m1"]})
+
+
+@pytest.mark.parametrize(
+    ("body", "flags", "handoff"),
+    [
+        ("stop texting me, I lost my job", [("address_opt_outs", {"add": ["sms:m1"]})], "stop"),
+        ("I lost my job last month", [("hardship", True)], "hardship"),
+        ("不是我的", [("dispute_any_form", True)], "dispute"),
+        ("my attorney will call you", [("attorney_represented", True)], "attorney"),
+        (
+            "wrong number",
+            [(INVALID_CONTACT, {"contact_id": "m1", "channel": "sms"})],
+            "wrong_number",
+        ),
+        ("我下周五还", [], "promise_to_pay"),
+        ("ok", [], "other"),
+    ],
+)
+def test_free_text_raises_its_flag_and_a_hand_off(
+    ledger: Ledger, hooks: tuple[WebhookServer, Log], body: str, flags: Any, handoff: str
+) -> None:
+    """The class that restricts contact most wins; a person gets the message (with the other
+    classes found) to act on, and nothing is answered automatically but stop/start/help."""
+    server, log = hooks
+    with_borrower(ledger)
+    status, twiml = reply(server, body)
+    assert status == 200 and (twiml == EMPTY) == (handoff != "stop")
+    assert learned(ledger) == flags
+    (kind, reason) = ledger.handoffs("US-0001")[0]
+    assert kind == handoff and body in reason
+    if handoff == "stop":
+        assert "(also: hardship)" in reason
+    (line,) = [f for e, f in log.lines if e == "reply_received"]
+    assert line["reply_class"] == handoff and body not in repr(line) and NUMBER not in repr(line)
+
+
+def test_help_answers_and_an_unknown_number_goes_to_a_person(
+    ledger: Ledger, hooks: tuple[WebhookServer, Log]
+) -> None:
+    """HELP gets the help text; a reply from a number no account holds raises no flag and
+    opens an unmatched hand-off; an unsigned reply is refused."""
+    server, _ = hooks
+    status, twiml = reply(server, "HELP", sid="SMh")
+    assert status == 200 and "Questions about your account" in twiml
+    assert reply(server, "not my debt", sid="SMu")[1] == EMPTY
+    assert ledger.handoffs("")[-1][0] == "unmatched_reply"
+    form = {"MessageSid": "SMx", "From": NUMBER, "Body": "STOP"}
+    assert post_to(server, SMS_PATH, form)[0] == 403
