@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -131,6 +132,35 @@ def _cmd_flag(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_classify(args: argparse.Namespace) -> int:
+    """JSON Lines of {"text", "locale"} in; one line each with the class and what matched."""
+    try:
+        readings = replies.load(args.replies)
+    except (yamlio.YamlError, ConfigError) as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+    bad = 0
+    with source:
+        for number, line in enumerate(source, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                text, locale = item["text"], item.get("locale") or args.locale
+                if not isinstance(text, str):
+                    raise TypeError("text must be a string")
+                reading = readings.read(text, locale)
+            except (ValueError, KeyError, TypeError) as exc:
+                print(f"{args.file}:{number}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                bad += 1
+                continue
+            out = {"text": text, "locale": reading.locale, "class": reading.cls,
+                   "classes": list(reading.found), "matched": reading.matched}  # fmt: skip
+            print(json.dumps(out, ensure_ascii=False))
+    return EXIT_USAGE if bad else EXIT_OK
+
+
 def _instant(text: str) -> datetime:
     """An ISO-8601 instant with an offset or Z (naive is rejected: say which zone)."""
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -184,6 +214,20 @@ def parser() -> argparse.ArgumentParser:
     what.add_argument("--add", metavar="NAME=V[,V]", help="e.g. medium_opt_outs=sms")
     what.add_argument("--remove", metavar="NAME=V[,V]", help="withdraw values added here before")
     flg.set_defaults(func=_cmd_flag)
+    rep = sub.add_parser("replies", help="reply tools")
+    rep_sub = rep.add_subparsers(dest="replies_command", required=True)
+    cls = rep_sub.add_parser(
+        "classify", help="read replies as the daemon would (JSON Lines of {text, locale})"
+    )
+    cls.add_argument("file", metavar="FILE", help="JSON Lines file, or - for stdin")
+    cls.add_argument("--locale", help="use only this locale's lists (default: every locale)")
+    cls.add_argument(
+        "--replies",
+        default=str(rulepacks.DEFAULT_RULES_DIR.parent / "replies.yaml"),
+        metavar="PATH",
+        help="the replies file (default: the shipped config/replies.yaml)",
+    )
+    cls.set_defaults(func=_cmd_classify)
     return top
 
 

@@ -31,9 +31,15 @@ Class = Literal[
 ]  # fmt: skip
 # most restrictive first: the first class found wins
 PRECEDENCE: tuple[Class, ...] = (
-    "stop", "cease", "attorney", "dispute", "wrong_number", "hardship", "paid",
-    "promise_to_pay", "start", "help", "other",
+    "attorney", "cease", "dispute", "wrong_number", "stop", "hardship", "paid",
+    "promise_to_pay", "help", "start", "other",
 )  # fmt: skip
+# a phrase preceded by one of these in the same clause is negated ("I have no lawyer")
+NEGATIONS = re.compile(
+    r"(\b(not|no|never|without|dont|doesnt|didnt|wont|cant|cannot)\b|n't\b|没有|没|不是|并非|无)"
+    r"[^,.;!?，。；！？]*$"
+)
+CLAUSE_END = re.compile(r"[,.;!?，。；！？]")
 FLAG_OF: dict[str, str] = {  # the yes/no flag a class raises (core.model.Flags)
     "cease": "cease_written", "attorney": "attorney_represented",
     "dispute": "dispute_any_form", "hardship": "hardship",
@@ -82,11 +88,13 @@ class RepliesIn(_Strict):
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """What a reply says: its winning class, every class found, and the locale to answer in."""
+    """What a reply says: its winning class, every class found, the locale to answer in, and
+    the keyword or phrase that decided it ("" for other)."""
 
     cls: Class
     found: tuple[Class, ...]
     locale: str
+    matched: str = ""
 
 
 class Replies:
@@ -94,23 +102,29 @@ class Replies:
         self.spec = spec
         self.default_locale = next(iter(spec.locales))
 
-    def read(self, body: str) -> Reading:
-        """The class of a reply (see the module docstring)."""
+    def read(self, body: str, locale: str | None = None) -> Reading:
+        """The class of a reply (see the module docstring); with `locale`, only that
+        locale's lists are used."""
+        lists = {k: v for k, v in self.spec.locales.items() if locale in (None, k)}
         whole = re.sub(r"[\s.!。！]+$", "", body.strip()).casefold()
-        for locale, words in self.spec.locales.items():
+        for loc, words in lists.items():
             for cls in ("stop", "start", "help"):
-                if whole in {w.casefold() for w in getattr(words.keywords, cls)}:
-                    return Reading(cls=cls, found=(cls,), locale=locale)
+                for word in getattr(words.keywords, cls):
+                    if whole == word.casefold():
+                        return Reading(cls=cls, found=(cls,), locale=loc, matched=word)
         text = body.casefold()
-        found: dict[Class, str] = {}
-        for locale, words in self.spec.locales.items():
+        found: dict[Class, tuple[str, str]] = {}
+        for loc, words in lists.items():
             for cls in PhrasesIn.model_fields:
-                if any(p.casefold() in text for p in getattr(words.phrases, cls)):
-                    found.setdefault(cls, locale)  # type: ignore[arg-type]
+                for phrase in getattr(words.phrases, cls):
+                    if cls not in found and _says(text, phrase.casefold()):
+                        found[cls] = (loc, phrase)  # type: ignore[index]
         ranked = tuple(c for c in PRECEDENCE if c in found)
         if not ranked:
-            return Reading(cls="other", found=("other",), locale=self._locale_of(body))
-        return Reading(cls=ranked[0], found=ranked, locale=found[ranked[0]])
+            fallback = locale or self._locale_of(body)
+            return Reading(cls="other", found=("other",), locale=fallback)
+        loc, phrase = found[ranked[0]]
+        return Reading(cls=ranked[0], found=ranked, locale=loc, matched=phrase)
 
     def reply_text(self, reading: Reading) -> str | None:
         """The one message sent back (stop, start, help), else None."""
@@ -123,6 +137,17 @@ class Replies:
         cjk = any("\u4e00" <= ch <= "\u9fff" for ch in body)
         zh = next((loc for loc in self.spec.locales if loc.startswith("zh")), None)
         return zh if cjk and zh else self.default_locale
+
+
+def _says(text: str, phrase: str) -> bool:
+    """Whether `text` contains `phrase` somewhere not negated earlier in its clause."""
+    start = text.find(phrase)
+    while start >= 0:
+        clause = CLAUSE_END.split(text[:start])[-1]
+        if not NEGATIONS.search(clause):
+            return True
+        start = text.find(phrase, start + 1)
+    return False
 
 
 def load(path: str | os.PathLike[str]) -> Replies:

@@ -29,7 +29,7 @@ from twilio.request_validator import RequestValidator
 from outreachd.config import WebhooksIn
 from outreachd.dispatch import INVALID_CONTACT
 from outreachd.errors import OutreachError
-from outreachd.ledger.store import Attempt, Flag, Ledger
+from outreachd.ledger.store import Attempt, Flag, Ledger, ReplyEvidence
 from outreachd.replies import FLAG_OF, HANDOFF, Reading, Replies
 
 STATUS_PATH, SMS_PATH, HEALTH_PATH = "/twilio/status", "/twilio/sms", "/healthz"
@@ -105,14 +105,16 @@ class WebhookServer:
                 channel="sms", contact_id=contact, template=f"reply/{reading.cls}",
                 locale=reading.locale, rule_ids=(), packs=(), person="", purpose="transactional",
             )  # fmt: skip
+        evidence = ReplyEvidence(body, reading.cls, reading.matched, reading.found)
         fresh = ledger.inbound(
             provider_id=sid, borrower_id=borrower, contact_id=contact, at=now,
-            raise_flags=raised, handoffs_=hands, answer=answer,
+            evidence=evidence, raise_flags=raised, handoffs_=hands, answer=answer,
         )  # fmt: skip
         self.log.info(
             "reply_received", provider_id=sid, reply_class=reading.cls,
-            classes=list(reading.found), borrowers=sorted({m[0] for m in matches}),
-            repeated=not fresh,
+            classes=list(reading.found), matched=reading.matched,
+            triggered=sorted({f.name for f in raised}) + (["handoff"] if hands else []),
+            borrowers=sorted({m[0] for m in matches}), repeated=not fresh,
         )  # fmt: skip
         return 200, _twiml(text if fresh else None)
 

@@ -199,6 +199,20 @@ contacts = Table(  # version 4: who an inbound message or call is from
 )
 
 
+replies = Table(  # version 5: every inbound reply, verbatim, and how it was read
+    "replies",
+    metadata,
+    Column("provider_id", Text, primary_key=True),
+    Column("borrower_id", Text, nullable=False),  # "" when no account holds the number
+    Column("contact_id", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("class", Text, nullable=False),
+    Column("matched", Text, nullable=False),  # the keyword or phrase that decided it
+    Column("classes", Text, nullable=False),  # JSON list: every class found
+    Column("at", UTCTimestamp, nullable=False),
+)
+
+
 def _v1_initial(conn: Connection) -> None:
     """Version 1: the five tables and their indexes."""
     metadata.create_all(conn, tables=[accounts, plans, events, flags, handoffs])
@@ -257,11 +271,24 @@ def contact_rows(account_id: str, borrower_id: str, row: dict[str, Any]) -> list
     ]  # fmt: skip
 
 
+def _v5_replies(conn: Connection) -> None:
+    """Version 5: every inbound reply verbatim, with how it was read (evidence)."""
+    conn.execute(
+        sqlalchemy.text(
+            "CREATE TABLE IF NOT EXISTS replies (provider_id TEXT PRIMARY KEY,"
+            " borrower_id TEXT NOT NULL, contact_id TEXT NOT NULL, body TEXT NOT NULL,"
+            " class TEXT NOT NULL, matched TEXT NOT NULL, classes TEXT NOT NULL,"
+            " at BIGINT NOT NULL)"
+        )
+    )
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _v1_initial,
     _v2_source_digest,
     _v3_digest_index,
     _v4_contacts,
+    _v5_replies,
 ]
 LATEST = len(MIGRATIONS)
 

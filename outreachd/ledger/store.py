@@ -44,6 +44,7 @@ from outreachd.ledger.schema import (
     flags,
     handoffs,
     plans,
+    replies,
 )
 from outreachd.sources.base import AccountRecord
 
@@ -103,6 +104,15 @@ class Flag(NamedTuple):
 def _flag_row(flag: Flag, now: datetime) -> dict[str, object]:
     return {"borrower_id": flag.borrower_id, "name": flag.name, "value": json.dumps(flag.value),
             "source": flag.source, "at": now}  # fmt: skip
+
+
+class ReplyEvidence(NamedTuple):
+    """An inbound reply as received, and how it was read."""
+
+    body: str
+    cls: str
+    matched: str
+    classes: tuple[str, ...]
 
 
 class Recorded(NamedTuple):
@@ -598,13 +608,15 @@ class Ledger:
         borrower_id: str,
         contact_id: str,
         at: datetime,
+        evidence: ReplyEvidence,
         raise_flags: Iterable[Flag] = (),
         handoffs_: Iterable[tuple[str, str | None, str, str]] = (),
         answer: Attempt | None = None,
     ) -> bool:
-        """Record an inbound SMS (once: False if its provider id is already in the ledger),
-        the flags and hand-offs (borrower, account, kind, reason) it raised, and the one
-        answer sent back (as a sent attempt), in one transaction."""
+        """Record an inbound SMS (once: False if its provider id is already in the ledger):
+        the message verbatim with how it was read, the flags and hand-offs (borrower,
+        account, kind, reason) it raised, and the one answer sent back (as a sent attempt),
+        in one transaction."""
         row: dict[str, object] = {
             "id": uuid.uuid4().hex, "borrower_id": borrower_id, "account_id": None,
             "debts": "[]", "at": at, "channel": Channel.SMS.value, "contact_id": contact_id,
@@ -619,6 +631,12 @@ class Ledger:
             if conn.execute(seen).first() is not None:
                 return False
             conn.execute(insert(events), [row])
+            conn.execute(insert(replies), [{
+                "provider_id": provider_id, "borrower_id": borrower_id,
+                "contact_id": contact_id, "body": evidence.body, "class": evidence.cls,
+                "matched": evidence.matched, "classes": json.dumps(list(evidence.classes)),
+                "at": at,
+            }])  # fmt: skip
             flag_rows = [_flag_row(flag, at) for flag in raise_flags]
             if flag_rows:
                 conn.execute(insert(flags), flag_rows)
@@ -630,6 +648,16 @@ class Ledger:
                 sent = _event_row(answer, at) | {"status": "sent", "outcome": "sms_sent"}
                 conn.execute(insert(events), [sent])
         return True
+
+    def replies_of(self, borrower_id: str) -> list[dict[str, object]]:
+        """The borrower's replies, oldest first, verbatim with their reading."""
+        query = (
+            select(replies)
+            .where(replies.c.borrower_id == borrower_id)
+            .order_by(replies.c.at, replies.c.provider_id)
+        )
+        with self._read() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
 
     def handoffs(self, borrower_id: str) -> list[tuple[str, str]]:
         """(kind, reason) of the borrower's hand-offs, oldest first."""

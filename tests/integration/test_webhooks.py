@@ -242,6 +242,9 @@ def test_stop_opts_the_number_out_with_exactly_one_confirmation(
     status, twiml = reply(server, "Stop")
     assert status == 200 and twiml.count("<Message>") == 1 and "unsubscribed" in twiml
     assert learned(ledger) == [("address_opt_outs", {"add": ["sms:m1"]})]
+    assert [(r["body"], r["class"], r["matched"]) for r in ledger.replies_of("US-0001")] == [
+        ("Stop", "stop", "STOP")
+    ]
     assert reply(server, "Stop") == (200, EMPTY)
     assert learned(ledger) == [("address_opt_outs", {"add": ["sms:m1"]})]
     events = [e for e in ledger.export() if e["record"] == "event"]
@@ -284,7 +287,11 @@ def test_free_text_raises_its_flag_and_a_hand_off(
     if handoff == "stop":
         assert "(also: hardship)" in reason
     (line,) = [f for e, f in log.lines if e == "reply_received"]
-    assert line["reply_class"] == handoff and body not in repr(line) and NUMBER not in repr(line)
+    assert line["reply_class"] == handoff and NUMBER not in repr(line)
+    assert set(line) == {"provider_id", "reply_class", "classes", "matched", "triggered",
+                         "borrowers", "repeated"}  # fmt: skip
+    (kept,) = ledger.replies_of("US-0001")
+    assert (kept["body"], kept["class"]) == (body, handoff)
 
 
 def test_help_answers_and_an_unknown_number_goes_to_a_person(
