@@ -3,10 +3,12 @@ signed or refused, idempotent, never backwards, and what an error code proves is
 
 from __future__ import annotations
 
+import collections
 import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -17,7 +19,7 @@ from twilio.request_validator import RequestValidator
 from outreachd import replies
 from outreachd.config import WebhooksIn
 from outreachd.dispatch import INVALID_CONTACT
-from outreachd.ledger.store import Attempt, Ledger
+from outreachd.ledger.store import Attempt, Ledger, Recorded
 from outreachd.replies import FLAG_OF
 from outreachd.sources import records
 from outreachd.webhooks import SMS_PATH, STATUS_PATH, WebhookServer
@@ -306,3 +308,40 @@ def test_help_answers_and_an_unknown_number_goes_to_a_person(
     assert ledger.handoffs("")[-1][0] == "unmatched_reply"
     form = {"MessageSid": "SMx", "From": NUMBER, "Body": "STOP"}
     assert post_to(server, SMS_PATH, form)[0] == 403
+
+
+def test_a_flood_of_callbacks_loses_nothing(
+    ledger: Ledger, hooks: tuple[WebhookServer, Log]
+) -> None:
+    """1,000 delivery receipts from 16 concurrent senders, each sent twice: every one
+    answered 200, every attempt delivered exactly once."""
+    server, _ = hooks
+    sids = [f"SM{n:032x}" for n in range(1000)]
+    attempts = [
+        Attempt(
+            id=uuid4().hex,
+            borrower_id=f"B{n % 50}",
+            account_id=None,
+            debts=("D1",),
+            at=NOW,
+            channel="sms",
+            contact_id="m1",
+            template=None,
+            locale=None,
+            rule_ids=(),
+            packs=(),
+        )
+        for n in range(1000)
+    ]
+    with ledger.borrowers_txn({a.borrower_id for a in attempts}) as txn:
+        txn.reserve_many(attempts, NOW)
+    ledger.record_many(
+        [Recorded(a.id, "sent", "sms_sent", sid) for a, sid in zip(attempts, sids, strict=True)]
+    )
+    forms = [{"MessageSid": sid, "MessageStatus": "delivered"} for sid in sids] * 2
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda form: post(server, form), forms))
+    assert [status for status, _ in answers] == [200] * 2000
+    assert sum(body["recorded"] for _, body in answers) == 1000
+    statuses = collections.Counter(e["status"] for e in ledger.export() if e["record"] == "event")
+    assert statuses == {"delivered": 1000}
