@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from outreachd import clock, config, logs, messages, replies, systemd, wiring, yamlio
 from outreachd.errors import ConfigError, OutreachError
 from outreachd.ledger.store import Ledger
+from outreachd.reconcile import reconcile
 from outreachd.secrets import secret
 from outreachd.sweep import sweep
 from outreachd.webhooks import WebhookServer
@@ -163,6 +164,14 @@ class Daemon:
             misfire_grace_time=max(1, int(sched.dispatch_seconds)),
             **common,
         )
+        s.add_job(
+            self._reconcile_job,
+            "interval",
+            seconds=sched.reconcile_seconds,
+            id="reconcile",
+            misfire_grace_time=int(sched.reconcile_seconds),
+            **common,
+        )
         return s
 
     def _sweep_job(self) -> None:
@@ -170,6 +179,24 @@ class Daemon:
             self._sweep()
         except Exception:  # a job must log, never die silently
             self.log.exception("job_failed", job="sweep")
+
+    def _reconcile_job(self) -> None:
+        services = self.services
+        if services is None or services.reconciler is None or self.stop.is_set():
+            return
+        try:
+            stats = reconcile(
+                ledger=services.ledger, provider=services.reconciler, now=clock.now(),
+                log=self.log,
+            )  # fmt: skip
+        except OutreachError as exc:  # the ledger is down: next interval
+            self.log.error("reconcile_failed", error=str(exc))
+            return
+        except Exception:
+            self.log.exception("job_failed", job="reconcile")
+            return
+        if any(getattr(stats, k) for k in stats.__slots__):
+            self.log.info("reconcile_finished", **_stats(stats))
 
     def _dispatch_job(self) -> None:
         try:

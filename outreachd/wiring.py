@@ -32,6 +32,7 @@ class Services:
     source: AccountSource | None
     renderer: Renderer
     dispatcher: Dispatcher
+    reconciler: TwilioSms | None = None  # the SMS provider asked about unsure attempts
 
 
 def source(cfg: Config) -> AccountSource | None:
@@ -84,14 +85,18 @@ def build(cfg: Config, *, owner: str, log: Any, ledger: Ledger | None = None) ->
     cfg.state_dir.mkdir(parents=True, exist_ok=True)
     led = ledger or Ledger(cfg.ledger_url)
     renderer = Renderer(cfg.templates)
+    sender = channel(cfg)
+    routes = sender.routes if isinstance(sender, Router) else {}
+    sms = routes.get(model.Channel.SMS)
     dispatcher = Dispatcher(
         ledger=led,
         config=cfg,
         renderer=renderer,
-        channel=channel(cfg),
+        channel=sender,
         owner=owner,
         log=log,
     )
     return Services(
-        config=cfg, ledger=led, source=source(cfg), renderer=renderer, dispatcher=dispatcher
-    )
+        config=cfg, ledger=led, source=source(cfg), renderer=renderer, dispatcher=dispatcher,
+        reconciler=sms if isinstance(sms, TwilioSms) else None,
+    )  # fmt: skip

@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import requests
 from twilio.base.exceptions import TwilioRestException
@@ -44,6 +45,12 @@ def segments(text: str) -> tuple[str, int]:
         return "GSM-7", 1 if septets <= 160 else math.ceil(septets / 153)
     units = len(text.encode("utf-16-le")) // 2
     return "UCS-2", 1 if units <= 70 else math.ceil(units / 67)
+
+
+class Sent(NamedTuple):
+    sid: str
+    status: str  # queued, sent, delivered, undelivered, failed, ...
+    created: datetime
 
 
 class _Rebased(TwilioHttpClient):  # type: ignore[misc]
@@ -99,6 +106,22 @@ class TwilioSms:
                 raise SendError("lawful window closing", sent_unknown=False, retry=True)
             args["validity_period"] = min(seconds, MAX_VALIDITY)
         return args
+
+    def sent_to(self, number: str, since: datetime, until: datetime) -> list[Sent]:
+        """The messages Twilio holds to `number` created between `since` and `until`."""
+        found = self.client.messages.list(
+            to=number, date_sent_after=since, date_sent_before=until, limit=200
+        )
+        out = []
+        for m in found:
+            created = m.date_created
+            if created is not None and since <= created <= until:
+                out.append(Sent(str(m.sid), str(m.status), created))
+        return out
+
+    def status_of(self, sid: str) -> str:
+        """What Twilio says of one message now."""
+        return str(self.client.messages(sid).fetch().status)
 
     def _pace(self, sender: TwilioSenderIn) -> None:
         """Twilio's per-sender rate: wait until this sender may send again."""

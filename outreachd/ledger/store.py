@@ -106,6 +106,17 @@ def _flag_row(flag: Flag, now: datetime) -> dict[str, object]:
             "source": flag.source, "at": now}  # fmt: skip
 
 
+class Unsettled(NamedTuple):
+    """An attempt whose fate the provider may know better than the ledger."""
+
+    id: str
+    borrower_id: str
+    account_id: str | None
+    contact_id: str
+    at: datetime
+    provider_id: str | None
+
+
 class ReplyEvidence(NamedTuple):
     """An inbound reply as received, and how it was read."""
 
@@ -668,6 +679,38 @@ class Ledger:
         )
         with self._read() as conn:
             return [(k, r) for k, r in conn.execute(query)]
+
+    def unsettled(
+        self, channel: str, statuses: Iterable[str], before: datetime, limit: int = 500
+    ) -> list[Unsettled]:
+        """Attempts on `channel` in these statuses made before `before`, oldest first."""
+        c = events.c
+        query = (
+            select(c.id, c.borrower_id, c.account_id, c.contact_id, c.at, c.provider_id)
+            .where(c.channel == channel, c.status.in_(list(statuses)), c.at < before)
+            .order_by(c.at, c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [Unsettled(*row) for row in conn.execute(query)]
+
+    def address_of(self, account_id: str | None, contact_id: str) -> str | None:
+        """The number or address of an account's contact point (from the contacts table)."""
+        query = select(contacts.c.address).where(
+            contacts.c.account_id == account_id, contacts.c.contact_id == contact_id
+        )
+        with self._read() as conn:
+            found: str | None = conn.execute(query.limit(1)).scalar()
+            return found
+
+    def known_provider_ids(self, ids: Iterable[str]) -> set[str]:
+        """Which of these provider ids the ledger already holds."""
+        wanted = list(ids)
+        if not wanted:
+            return set()
+        query = select(events.c.provider_id).where(events.c.provider_id.in_(wanted))
+        with self._read() as conn:
+            return {str(x) for x in conn.execute(query).scalars()}
 
     def ping(self) -> None:
         """A trivial query: LedgerError when the database cannot be reached."""

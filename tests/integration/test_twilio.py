@@ -14,7 +14,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from outreachd.config import TwilioIn
 from outreachd.core.model import Channel
 from outreachd.dispatch import INVALID_CONTACT, SEND_RETRY
 from outreachd.ledger.store import Ledger
+from outreachd.reconcile import reconcile
 from tests.conftest import REPO
 from tests.integration import twilio_fake
 from tests.integration.test_dispatch import Rig, rig
@@ -234,3 +235,34 @@ def test_twilio_accepts_the_request_as_the_spec_defines_it(
     ids = [e["provider_id"] for e in r.events()]
     assert all(re.fullmatch(r"(SM|MM)[0-9a-fA-F]{32}", i) for i in ids), ids  # the spec's
     assert len(set(ids)) == 2
+
+
+def test_reconciliation_asks_twilio_what_became_of_unsure_messages(
+    ledger: Ledger, tmp_path: Path, fake: twilio_fake.FakeTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A send whose answer never came (a timeout, a dropped connection) but that Twilio took
+    is found and recorded as sent with its SID; one Twilio never took (its 500 came before)
+    becomes failed and stops counting; later, a stale 'sent' gets its delivery status."""
+    fake.script = {number(1): "slow", number(2): "hangup", number(3): "500"}
+    fake.clock = lambda: MIDDAY + timedelta(seconds=1)
+    r = twilio_rig(ledger, tmp_path, fake.url, [us_row(n) for n in (1, 2, 3)])
+    assert tick(r, monkeypatch).unknown == 3
+    provider = wiring.build(r.cfg, owner="t", log=r.log, ledger=ledger).reconciler
+    assert provider is not None
+    early = reconcile(ledger=ledger, provider=provider, now=MIDDAY + timedelta(minutes=5),
+                      log=r.log)  # fmt: skip
+    assert early.found_sent == early.found_not_sent == 0  # not settled yet: left alone
+    stats = reconcile(ledger=ledger, provider=provider, now=MIDDAY + timedelta(minutes=20),
+                      log=r.log)  # fmt: skip
+    assert (stats.found_sent, stats.found_not_sent, stats.ambiguous) == (2, 1, 0)
+    by_borrower = {e["borrower_id"]: e for e in r.events()}
+    assert {b: e["status"] for b, e in by_borrower.items()} == {
+        "US-0001": "sent", "US-0002": "sent", "US-0003": "failed",
+    }  # fmt: skip
+    assert {by_borrower[b]["provider_id"] for b in ("US-0001", "US-0002")} == set(fake.messages)
+    for message in fake.messages.values():
+        message["status"] = "delivered"
+    later = reconcile(ledger=ledger, provider=provider, now=MIDDAY + timedelta(hours=7),
+                      log=r.log)  # fmt: skip
+    assert later.refreshed == 2
+    assert collections.Counter(e["status"] for e in r.events()) == {"delivered": 2, "failed": 1}

@@ -1,18 +1,22 @@
-"""A fault-injecting fake of Twilio's Messages endpoint on loopback (Twilio's own OpenAPI
+"""A fault-injecting fake of Twilio's Messages endpoints on loopback (Twilio's own OpenAPI
 spec has success responses only; the contract mock checks the requests, this checks what
-the daemon makes of Twilio's errors). Each `To` number may be given a scripted answer."""
+the daemon makes of Twilio's errors). Each `To` number may be given a scripted answer; the
+messages Twilio "took" can be listed and fetched, for reconciliation."""
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 ERRORS = {  # answer -> (HTTP status, Twilio error code)
     "21610": (400, 21610),  # the recipient replied STOP at the carrier
@@ -21,55 +25,85 @@ ERRORS = {  # answer -> (HTTP status, Twilio error code)
     "20429": (429, 20429),  # too many requests
     "500": (500, 20500),
 }
+TOOK = ("ok", "slow", "hangup")  # answers after which Twilio holds the message
 
 
 class FakeTwilio:
     def __init__(self) -> None:
         self.script: dict[str, str] = {}  # To -> "ok" | an ERRORS key | "slow" | "hangup"
         self.requests: list[dict[str, str]] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.messages: dict[str, dict[str, Any]] = {}  # SID -> what Twilio holds
+        self.clock: Callable[[], datetime] = lambda: datetime(2026, 12, 1, 16, tzinfo=UTC)
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # quiet
-                pass
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                fake.requests.append(form)
-                answer = fake.script.get(form.get("To", ""), "ok")
-                if answer == "slow":
-                    time.sleep(2)  # longer than the client's timeout
-                if answer == "hangup":
-                    self.connection.close()  # the request arrived, the answer never does
-                    return
-                if answer in ERRORS:
-                    status, code = ERRORS[answer]
-                    body = {"code": code, "message": f"error {code}", "status": status,
+    def create(self, form: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
+        """The answer to a POST (None: hang up without one)."""
+        self.requests.append(form)
+        answer = self.script.get(form.get("To", ""), "ok")
+        sid = "SM" + uuid.uuid4().hex
+        if answer in TOOK:
+            self.messages[sid] = {
+                "sid": sid, "to": form.get("To"), "status": "sent",
+                "date_created": format_datetime(self.clock(), usegmt=True),
+            }  # fmt: skip
+        if answer == "slow":
+            time.sleep(2)  # longer than the client's timeout
+        if answer == "hangup":
+            return None  # the request arrived, the answer never does
+        if answer in ERRORS:
+            status, code = ERRORS[answer]
+            return status, {"code": code, "message": f"error {code}", "status": status,
                             "more_info": f"https://www.twilio.com/docs/errors/{code}"}  # fmt: skip
-                else:
-                    status = 201
-                    body = {"sid": "SM" + uuid.uuid4().hex, "status": "queued",
-                            "to": form.get("To"), "body": form.get("Body")}  # fmt: skip
-                data = json.dumps(body).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting ("slow"): that is the point
+        return 201, {"sid": sid, "status": "queued", "to": form.get("To")}
 
-        return Handler
+    def read(self, path: str, query: str) -> tuple[int, dict[str, Any]]:
+        """The answer to a GET: one message by SID, or the messages to a number."""
+        one = re.search(r"/Messages/(SM[0-9a-f]+)\.json$", path)
+        if one:
+            found = self.messages.get(one.group(1))
+            return (200, found) if found else (404, {"code": 20404, "status": 404})
+        to = parse_qs(query).get("To", [""])[0]
+        page = [m for m in self.messages.values() if m["to"] == to]
+        return 200, {"messages": page, "next_page_uri": None, "page": 0, "page_size": 50,
+                     "start": 0, "end": len(page), "uri": path, "first_page_uri": path,
+                     "previous_page_uri": None}  # fmt: skip
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeTwilio
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        answer = self.fake.create(form)
+        if answer is None:
+            self.connection.close()
+            return
+        self._json(*answer)
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        self._json(*self.fake.read(url.path, url.query))
+
+    def _json(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting ("slow"): that is the point
 
 
 @contextmanager
