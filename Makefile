@@ -57,6 +57,7 @@ check: lint typecheck imports verify test
 bench: venv
 	$(shell command -v taskset >/dev/null && echo taskset -c 0) $(BIN)/python tests/benchmarks/bench_decide.py --json bench-results/decide.json
 	$(BIN)/python tests/benchmarks/bench_daemon.py --json bench-results/daemon.json
+	$(BIN)/python tests/benchmarks/bench_twilio.py --json bench-results/twilio.json
 	OUTREACHD_CRASH_CYCLES=100 $(BIN)/pytest -p no:cacheprovider -q tests/acceptance/test_crash.py
 
 clean:

@@ -200,7 +200,7 @@ def allowed_for(
     at: datetime,
     policy: Policy,
     *,
-    limit: timedelta = timedelta(hours=4),
+    limit: timedelta = timedelta(hours=1),
     step: timedelta = timedelta(minutes=1),
 ) -> timedelta:
     """How long after `at` every time rule keeps allowing the attempt: the largest whole
@@ -225,7 +225,10 @@ def allowed_for(
         calendars=policy.calendars,
         horizon=policy.horizon,
     )
-    bound = [b for r in timed if (b := timing.bind(r, ctx)) is not None]
+    # counting rules with a fixed maximum only relax as time passes (no new events): not
+    # scanned; a maximum that changes with the day type can tighten at midnight: scanned
+    closing = [r for r in timed if not _relaxes(r)]
+    bound = [b for r in closing if (b := timing.bind(r, ctx)) is not None]
     passed = timedelta(0)
     while passed + step <= limit:
         t = at + passed + step
@@ -233,6 +236,12 @@ def allowed_for(
             break
         passed += step
     return passed
+
+
+def _relaxes(rule: TimeRule) -> bool:
+    if isinstance(rule, CooldownRule | MinGapRule):
+        return True
+    return isinstance(rule, CapRule) and rule.max is not None
 
 
 def earliest(

@@ -115,3 +115,9 @@ def running() -> Iterator[FakeTwilio]:
     finally:
         fake.server.shutdown()
         fake.server.server_close()
+
+
+if __name__ == "__main__":  # a fake in its own process (benchmarks): prints its URL, serves
+    fake = FakeTwilio()
+    print(fake.url, flush=True)
+    fake.server.serve_forever()

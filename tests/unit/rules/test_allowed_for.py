@@ -14,7 +14,7 @@ from rules_kit import LA, NY, PHX
 from outreachd.core import decide as core
 from outreachd.core.model import Account, Collector, CollectorType, Flags, Profile
 
-STEP, LIMIT = timedelta(minutes=1), timedelta(hours=4)
+STEP, LIMIT = timedelta(minutes=1), timedelta(hours=1)
 NYB, CNB = k.us("NY", NY), k.cn()
 PHX_LA = k.borrower(
     "US", PHX, k.phone("m1", "mobile", LA, tcpa_consent=True, regf_text_ok=True), state="AZ"
@@ -39,7 +39,7 @@ def allowed_for(b: object, when: str, tz: str, pol: core.Policy) -> timedelta:
     [
         # 9 pm ends the FDCPA window: the last whole minute that passes is 20:59:30
         (NYB, "2026-06-02T20:55:30", NY, timedelta(minutes=4)),
-        (NYB, "2026-06-02T12:00", NY, LIMIT),  # open all afternoon: the cap is the limit
+        (NYB, "2026-06-02T12:00", NY, LIMIT),  # open all afternoon: the limit, 1 h
         (NYB, "2026-06-02T20:59:30", NY, timedelta(0)),  # closes within the first step
         # Phoenix address, LA phone (summer: LA is UTC-7 like Phoenix): both close at 21:00
         (PHX_LA, "2026-07-01T20:30", PHX, timedelta(minutes=29)),
