@@ -49,7 +49,7 @@ _MICRO = timedelta(microseconds=1)
 MIGRATION_LOCK = 0x6F75747265616368  # "outreach": the advisory-lock key guarding migrate()
 SQLITE_BUSY_TIMEOUT_MS = 5000
 WRITE = "ledger_write"  # execution option: this transaction will write (SQLite: BEGIN IMMEDIATE)
-JSON_COLUMNS = frozenset({"debts", "rule_ids", "packs", "reasons", "value"})
+JSON_COLUMNS = frozenset({"debts", "rule_ids", "packs", "reasons", "value", "classes"})
 
 
 class LedgerError(OutreachError):

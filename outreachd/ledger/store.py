@@ -7,6 +7,7 @@ is called, then moved forward by `record`; a crash in between leaves 'unknown', 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import heapq
 import json
@@ -733,7 +734,9 @@ class Ledger:
             conn.execute(insert(handoffs), [row])
 
     def export(self, since: datetime | None = None) -> Iterator[dict[str, object]]:
-        """Events and hand-offs as JSON-able dicts ("record": "event" | "handoff"), by at, id.
+        """Everything an auditor needs, as JSON-able dicts by at, record, id: attempts and
+        inbound messages ("event"), hand-offs ("handoff"), flags the daemon raised ("flag")
+        and replies verbatim with how they were read ("reply", id = the provider's SID).
 
         A hand-off's instant is exported as "at" (its created_at); instants are ISO-8601 UTC
         with microseconds and "Z"; JSON columns are decoded.
@@ -741,11 +744,20 @@ class Ledger:
         ev = select(events).order_by(events.c.at, events.c.id)
         ho = select(*handoffs.c, handoffs.c.created_at.label("at"))
         ho = ho.order_by(handoffs.c.created_at, handoffs.c.id)
+        fl = select(flags).order_by(flags.c.at, flags.c.id)
+        rp = select(*replies.c, replies.c.provider_id.label("id"))
+        rp = rp.order_by(replies.c.at, replies.c.provider_id)
         if since is not None:
             ev = ev.where(events.c.at >= since)
             ho = ho.where(handoffs.c.created_at >= since)
-        with schema.translate(), self._engine.connect() as c1, self._engine.connect() as c2:
-            streams = (_stream(c1, ev, "event"), _stream(c2, ho, "handoff"))
+            fl = fl.where(flags.c.at >= since)
+            rp = rp.where(replies.c.at >= since)
+        queries = ((ev, "event"), (ho, "handoff"), (fl, "flag"), (rp, "reply"))
+        with schema.translate(), contextlib.ExitStack() as stack:
+            streams = [
+                _stream(stack.enter_context(self._engine.connect()), query, record)
+                for query, record in queries
+            ]
             yield from heapq.merge(*streams, key=schema.export_key)
 
 

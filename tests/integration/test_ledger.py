@@ -35,7 +35,16 @@ from outreachd.core.model import (
     Residence,
 )
 from outreachd.ledger import schema
-from outreachd.ledger.store import Attempt, Ledger, LedgerError, Plan, Recorded, reserved_event
+from outreachd.ledger.store import (
+    Attempt,
+    Flag,
+    Ledger,
+    LedgerError,
+    Plan,
+    Recorded,
+    ReplyEvidence,
+    reserved_event,
+)
 from outreachd.sources.base import AccountRecord
 
 NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
@@ -441,6 +450,30 @@ def test_export_order_and_format(ledger: Ledger) -> None:
     assert rows[3]["at"] == "2025-03-10T15:00:30.000000Z" and rows[3]["status"] == "open"
     json.dumps(rows)  # JSON-able as is
     assert [r["id"] for r in ledger.export(since=NOW + timedelta(seconds=1))] == [1, late]
+
+
+def test_export_carries_flags_and_replies_verbatim(ledger: Ledger) -> None:
+    """An auditor sees the flags the daemon raised and every reply, word for word, in time
+    order with the attempts (a reply, its inbound event and its answer share an instant)."""
+    with ledger.borrower_txn("B1") as txn:
+        txn.add_flag("hardship", True, "agent call", NOW - timedelta(minutes=5))
+    answer = attempt("B1")
+    assert ledger.inbound(
+        provider_id="SMin", borrower_id="B1", contact_id="m1", at=NOW,
+        evidence=ReplyEvidence("STOP please", "stop", "STOP", ("stop",)),
+        raise_flags=[Flag("B1", "address_opt_outs", {"add": ["sms:m1"]}, "sms-reply:SMin")],
+        answer=answer,
+    )  # fmt: skip
+    rows = list(ledger.export())
+    assert [r["record"] for r in rows] == ["flag", "event", "event", "flag", "reply"]
+    reply = rows[-1]
+    assert (reply["id"], reply["body"], reply["class"], reply["classes"]) == (
+        "SMin", "STOP please", "stop", ["stop"],
+    )  # fmt: skip
+    assert rows[0]["value"] is True and rows[3]["value"] == {"add": ["sms:m1"]}
+    assert {r["status"] for r in rows if r["record"] == "event"} == {"inbound", "sent"}
+    json.dumps(rows)
+    assert [r["record"] for r in ledger.export(since=NOW)] == ["event", "event", "flag", "reply"]
 
 
 def test_unreachable_database_is_a_ledger_error(ledger_kind: str, tmp_path: Path) -> None:
