@@ -24,21 +24,12 @@ from outreachd.replies import FLAG_OF
 from outreachd.sources import records
 from outreachd.webhooks import SMS_PATH, STATUS_PATH, WebhookServer
 from tests.conftest import REPO
+from tests.integration.test_dispatch import Log
 
 NOW = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
 TOKEN = "callback-token"  # a test double's auth token
 PUBLIC = "https://hooks.example/outreachd"
 READINGS = replies.load(REPO / "config" / "replies.yaml")
-
-
-class Log:
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, dict[str, Any]]] = []
-
-    def info(self, event: str, **fields: Any) -> None:
-        self.lines.append((event, fields))
-
-    warning = error = info
 
 
 @pytest.fixture
@@ -67,18 +58,26 @@ def sent(ledger: Ledger, sid: str, borrower: str = "B1") -> str:
     return attempt.id
 
 
+def signed(
+    server: WebhookServer, path: str, form: dict[str, str], *, token: str | None = TOKEN,
+    body: bytes | None = None,
+) -> urllib.request.Request:  # fmt: skip
+    """A POST of `form` to `path`, signed with `token` as Twilio would (None: unsigned)."""
+    data = body if body is not None else urllib.parse.urlencode(form).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}{path}", data=data, method="POST"
+    )
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    if token is not None:
+        signature = RequestValidator(token).compute_signature(PUBLIC + path, form)
+        request.add_header("X-Twilio-Signature", signature)
+    return request
+
+
 def post(
     server: WebhookServer, form: dict[str, str], *, sign: bool = True, body: bytes | None = None
 ) -> tuple[int, dict[str, Any]]:
-    data = body if body is not None else urllib.parse.urlencode(form).encode()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{server.port}{STATUS_PATH}", data=data, method="POST"
-    )
-    request.add_header("Content-Type", "application/x-www-form-urlencoded")
-    if sign:
-        signature = RequestValidator(TOKEN).compute_signature(PUBLIC + STATUS_PATH, form)
-        request.add_header("X-Twilio-Signature", signature)
-    return _send(request)
+    return _send(signed(server, STATUS_PATH, form, token=TOKEN if sign else None, body=body))
 
 
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -86,11 +85,7 @@ EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 def post_to(server: WebhookServer, path: str, form: dict[str, str]) -> tuple[int, Any]:
     """An unsigned POST."""
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{server.port}{path}", data=urllib.parse.urlencode(form).encode(),
-        method="POST",
-    )  # fmt: skip
-    return _send(request)
+    return _send(signed(server, path, form, token=None))
 
 
 def _send(request: urllib.request.Request) -> tuple[int, dict[str, Any]]:
@@ -156,15 +151,7 @@ def test_unsigned_or_forged_callbacks_are_refused(
     attempt = sent(ledger, "SM3")
     form = {"MessageSid": "SM3", "MessageStatus": "delivered"}
     assert post(server, form, sign=False)[0] == 403
-    forged = urllib.request.Request(
-        f"http://127.0.0.1:{server.port}{STATUS_PATH}",
-        data=urllib.parse.urlencode(form).encode(), method="POST",
-    )  # fmt: skip
-    forged.add_header(
-        "X-Twilio-Signature",
-        RequestValidator("another-token").compute_signature(PUBLIC + STATUS_PATH, form),
-    )
-    assert _send(forged)[0] == 403
+    assert _send(signed(server, STATUS_PATH, form, token="another-token"))[0] == 403
     assert status_of(ledger, attempt) == "sent"
     assert [e for e, _ in log.lines].count("webhook_rejected") == 2
     assert TOKEN not in repr(log.lines)
@@ -216,15 +203,7 @@ def with_borrower(ledger: Ledger, borrower: str = "US-0001", debts: int = 2) -> 
 
 def reply(server: WebhookServer, body: str, sid: str = "SMr1") -> tuple[int, str]:
     form = {"MessageSid": sid, "From": NUMBER, "To": "+12125550100", "Body": body}
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{server.port}{SMS_PATH}",
-        data=urllib.parse.urlencode(form).encode(), method="POST",
-    )  # fmt: skip
-    request.add_header(
-        "X-Twilio-Signature",
-        RequestValidator(TOKEN).compute_signature(PUBLIC + SMS_PATH, form),
-    )
-    with urllib.request.urlopen(request, timeout=5) as answer:
+    with urllib.request.urlopen(signed(server, SMS_PATH, form), timeout=5) as answer:
         return answer.status, answer.read().decode()
 
 
