@@ -284,18 +284,21 @@ def test_outbox_writes_a_chunk_as_whole_lines(tmp_path: Path, ledger: Ledger) ->
 
 
 def test_what_the_ledger_learned_shapes_the_next_decision(ledger: Ledger, tmp_path: Path) -> None:
-    """An SMS opt-out recorded in the ledger moves the contact to e-mail; a dispute recorded
-    there blocks the borrower with the pack's rule, as if the source had said so."""
-    r = rig(ledger, tmp_path, [cn_row(1, 1), cn_row(2, 1)], batch=50)
+    """An SMS opt-out recorded in the ledger (of the medium, or of one number as a STOP reply
+    records it) moves the contact to e-mail; a dispute recorded there blocks the borrower
+    with the pack's rule, as if the source had said so."""
+    r = rig(ledger, tmp_path, [cn_row(1, 1), cn_row(2, 1), cn_row(3, 1)], batch=50)
     with ledger.borrower_txn("CN-0001") as txn:
-        txn.add_flag("medium_opt_outs", {"add": ["sms"]}, "reply STOP", NOW)
+        txn.add_flag("medium_opt_outs", {"add": ["sms"]}, "operator", NOW)
+    with ledger.borrower_txn("CN-0003") as txn:  # what a STOP reply records
+        txn.add_flag("address_opt_outs", {"add": ["sms:m1"]}, "sms-reply:SM1", NOW)
     with ledger.borrower_txn("CN-0002") as txn:
         txn.add_flag("dispute_any_form", True, "agent call 2026-11-30", NOW)
     channel = Recorder()
     stats = r.dispatcher(channel).tick(NOW)
-    assert [(e.borrower_id, e.message.channel.value) for e in channel.sent] == [
-        ("CN-0001", "email")
-    ]
+    assert sorted((e.borrower_id, e.message.channel.value) for e in channel.sent) == [
+        ("CN-0001", "email"), ("CN-0003", "email"),
+    ]  # fmt: skip
     assert stats.blocked == 1
     plan = ledger.plan("CN-0002-1")
     assert plan is not None and plan.status == "blocked" and "CN-DISPUTE" in plan.reasons
