@@ -25,6 +25,7 @@ from outreachd import (
 )
 from outreachd.errors import ConfigError
 from outreachd.render import Renderer
+from outreachd.secrets import secret
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -65,6 +66,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
             replies.load(cfg.file.parent / cfg.webhooks.replies)
         except yamlio.YamlError as exc:
             problems.append(str(exc))
+        tw = cfg.twilio  # config.load made sure it is there: its token checks signatures
+        try:
+            if tw is not None:
+                secret(tw.auth_token_credential, tw.auth_token_env)
+        except ConfigError as exc:
+            problems.append(f"{cfg.file}: webhooks: {exc}")
     if problems:
         print("\n".join(problems), file=sys.stderr)
         print(

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import collections
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -23,6 +26,7 @@ from outreachd.ledger.store import Attempt, Ledger, Recorded
 from outreachd.replies import FLAG_OF
 from outreachd.sources import records
 from outreachd.webhooks import SMS_PATH, STATUS_PATH, WebhookServer
+from tests.acceptance.daemon_kit import write_config
 from tests.conftest import REPO
 from tests.integration.test_dispatch import Log
 
@@ -324,3 +328,27 @@ def test_a_flood_of_callbacks_loses_nothing(
     assert sum(body["recorded"] for _, body in answers) == 1000
     statuses = collections.Counter(e["status"] for e in ledger.export() if e["record"] == "event")
     assert statuses == {"delivered": 1000}
+
+
+def test_check_needs_the_twilio_token_when_webhooks_are_on(tmp_path: Path) -> None:
+    """Webhooks check signatures with Twilio's auth token: `check` fails without it (even
+    when SMS is not routed to Twilio), names where it should be, and passes with it."""
+    path = tmp_path / "outreachd.yaml"
+    write_config(path)
+    hooks = (
+        "channels:\n"
+        f"  twilio: {{account_sid: AC{'0' * 32}, senders: {{US: {{from: '+12125550100'}}}}}}\n"
+        "webhooks: {listen: '127.0.0.1:8099', public_url: 'https://hooks.example',"
+        f" replies: '{REPO / 'config' / 'replies.yaml'}'}}\n"
+    )
+    path.write_text(path.read_text().replace("channels: {outbox: {latency_ms: 0}}\n", hooks))
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    cmd = [sys.executable, "-m", "outreachd.cli", "check", "--config", str(path)]
+    failed = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    assert failed.returncode == 1
+    assert "webhooks: secret not found" in failed.stderr
+    assert "OUTREACHD_TWILIO_AUTH_TOKEN" in failed.stderr
+    env["OUTREACHD_TWILIO_AUTH_TOKEN"] = "token-not-printed"
+    ok = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert "token-not-printed" not in ok.stdout + ok.stderr
