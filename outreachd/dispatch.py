@@ -47,7 +47,6 @@ CHUNK = 100  # plans decided in one transaction, then sent, then recorded in one
 RETRY_AFTER_ERROR = timedelta(minutes=5)  # a plan whose decision failed is retried then
 DISPATCH_ERROR = "DISPATCH-ERROR"
 SEND_RETRY = "SEND-RETRY"  # the provider took nothing and said try later: the step is retried
-INVALID_CONTACT = "invalid_contact"  # ledger flag: a provider refused this contact point for good
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -125,7 +124,7 @@ class Dispatcher:
         out = _Out(now=now, stats=stats)
         with self.ledger.borrowers_txn(borrowers) as txn:
             histories = txn.histories(now - self.config.lookback)
-            learned = txn.flags((INVALID_CONTACT, *overlay.NAMES))
+            learned = txn.flags(overlay.DECIDING)
             for plan in chunk:
                 rec = recs.get(plan.account_id)
                 try:
@@ -256,8 +255,6 @@ class Dispatcher:
                 results.append(_fate(send, envelope, outcome, stats, logs))
                 if isinstance(outcome, SendError) and outcome.retry:
                     requeue.append(_retry(send.plan, now, SEND_RETRY))
-                if isinstance(outcome, SendError) and outcome.invalid_contact:
-                    flags.append(_invalid(send, outcome))
                 if isinstance(outcome, SendError):
                     flags.extend(_learned(send, outcome))
         finally:
@@ -386,21 +383,15 @@ def _retry(plan: store.Plan, now: datetime, reason: str = DISPATCH_ERROR) -> sto
 
 
 def _learned(send: _Send, error: SendError) -> list[store.Flag]:
-    """The ledger flags a provider's answer proves (e.g. the carrier holds an opt-out)."""
+    """The ledger flags a provider's answer proves (an opt-out the carrier holds, an address
+    or number refused for good)."""
     source = f"{send.attempt.channel}:{error.provider_code or 'answer'}"
     return [store.Flag(send.attempt.borrower_id, n, v, source) for n, v in error.learned]
 
 
-def _invalid(send: _Send, error: SendError) -> store.Flag:
-    """The flag that keeps a refused address or number out of every later decision."""
-    value = {"contact_id": send.attempt.contact_id, "channel": send.attempt.channel}
-    source = f"{send.attempt.channel}:{error.provider_code or 'refused'}"
-    return store.Flag(send.attempt.borrower_id, INVALID_CONTACT, value, source)
-
-
 def refused_contacts(flags: list[store.Flag]) -> set[str]:
     """The contact ids a provider refused for good (never offered again)."""
-    return {str(f.value["contact_id"]) for f in flags if f.name == INVALID_CONTACT}
+    return {str(f.value["contact_id"]) for f in flags if f.name == overlay.INVALID_CONTACT}
 
 
 def learned_flags(rec: AccountRecord, flags: list[store.Flag]) -> Flags:

@@ -12,7 +12,7 @@ from outreachd.config import Config
 from outreachd.core import decide as core
 from outreachd.core import localtime, planner
 from outreachd.core.model import Account
-from outreachd.dispatch import INVALID_CONTACT, learned_flags, refused_contacts
+from outreachd.dispatch import learned_flags, refused_contacts
 from outreachd.ledger.store import Ledger
 from outreachd.render import Renderer
 from outreachd.sources import records
@@ -80,7 +80,7 @@ def _line(
         return f"{head}: block [NO-COLLECTOR-FOR-COUNTRY]"
     with ledger.borrower_txn(rec.borrower_id) as txn:
         history = txn.history(at - cfg.lookback)
-        flags = txn.flags((INVALID_CONTACT, *overlay.NAMES)).get(rec.borrower_id, [])
+        flags = txn.flags(overlay.DECIDING).get(rec.borrower_id, [])
     opts = [o for o, _ in messages.options(rec, cfg, renderer, refused_contacts(flags))]
     acct = Account(borrower=rec.borrower, flags=learned_flags(rec, flags))
     choice = planner.choose(acct, (rec.account_id,), history, opts, at=at, policy=policy)

@@ -8,7 +8,11 @@ Ledger flag rows name a field of core.model.Flags (SCENARIOS.md 2.3):
 - a set field (`medium_opt_outs`, `address_opt_outs`, `tcpa_revoked`) with value
   {"add": [...]} or {"remove": [...]}, applied in order; the result is unioned with the
   source's set (a START never lifts an opt-out the source holds).
-Other names (e.g. `invalid_contact`) are not account flags and are left to their readers.
+`invalid_contact` ({"contact_id", "channel"}: a provider refused that address or number for
+good) is not an account flag: the dispatcher never offers that contact point again.
+
+The helpers below build the rows the daemon raises itself, so every writer (the channels,
+the webhooks, the replies) says them the same way.
 """
 
 from __future__ import annotations
@@ -28,6 +32,18 @@ SETS: Mapping[str, Any] = {
     "tcpa_revoked": str,  # phone contact ids, or "all"
 }
 NAMES = BOOLEAN | SETS.keys()
+INVALID_CONTACT = "invalid_contact"
+DECIDING = NAMES | {INVALID_CONTACT}  # every ledger flag a decision reads
+
+
+def opt_out(channel: str, contact_id: str, *, withdraw: bool = False) -> tuple[str, object]:
+    """An opt-out of one channel at one contact point (a STOP), or its withdrawal (START)."""
+    return "address_opt_outs", {"remove" if withdraw else "add": [f"{channel}:{contact_id}"]}
+
+
+def invalid_contact(contact_id: str, channel: str) -> tuple[str, object]:
+    """A contact point a provider refused for good."""
+    return INVALID_CONTACT, {"contact_id": contact_id, "channel": channel}
 
 
 def check(name: str, value: object) -> None:

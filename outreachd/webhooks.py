@@ -26,8 +26,8 @@ from xml.sax.saxutils import escape as xml_escape
 
 from twilio.request_validator import RequestValidator
 
+from outreachd import overlay
 from outreachd.config import WebhooksIn
-from outreachd.dispatch import INVALID_CONTACT
 from outreachd.errors import OutreachError
 from outreachd.ledger.store import Attempt, Flag, Ledger, ReplyEvidence
 from outreachd.replies import FLAG_OF, HANDOFF, Reading, Replies
@@ -151,12 +151,11 @@ def _actions(
     flags: dict[tuple[str, str, str], Flag] = {}
     for borrower, _, contact, _ in matches:
         if cls in ("stop", "start"):
-            verb = "add" if cls == "stop" else "remove"
-            value: object = {verb: [f"sms:{contact}"]}
-            flags[(borrower, "opt", contact)] = Flag(borrower, "address_opt_outs", value, source)
+            name, value = overlay.opt_out("sms", contact, withdraw=cls == "start")
+            flags[(borrower, "opt", contact)] = Flag(borrower, name, value, source)
         elif cls == "wrong_number":
-            value = {"contact_id": contact, "channel": "sms"}
-            flags[(borrower, "invalid", contact)] = Flag(borrower, INVALID_CONTACT, value, source)
+            name, value = overlay.invalid_contact(contact, "sms")
+            flags[(borrower, "invalid", contact)] = Flag(borrower, name, value, source)
         elif cls in FLAG_OF:
             flags[(borrower, cls, "")] = Flag(borrower, FLAG_OF[cls], True, source)
     hands: dict[str, tuple[str, str | None, str, str]] = {}
@@ -183,9 +182,9 @@ def _learned(moved: tuple[str, str, str], code: str) -> list[Flag]:
     _, borrower, contact = moved
     source = f"twilio-status:{code}"
     if code == OPTED_OUT:
-        return [Flag(borrower, "address_opt_outs", {"add": [f"sms:{contact}"]}, source)]
+        return [Flag(borrower, *overlay.opt_out("sms", contact), source)]
     if code in UNREACHABLE:
-        return [Flag(borrower, INVALID_CONTACT, {"contact_id": contact, "channel": "sms"}, source)]
+        return [Flag(borrower, *overlay.invalid_contact(contact, "sms"), source)]
     return []
 
 

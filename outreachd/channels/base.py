@@ -22,17 +22,15 @@ class SendError(OutreachError):
         sent_unknown: bool,
         provider_code: str | None = None,
         retry: bool = False,
-        invalid_contact: bool = False,
         learned: tuple[tuple[str, object], ...] = (),
     ):
         """`retry`: nothing was sent and trying again later may work (a 4xx, a refused
-        connection); `invalid_contact`: the address or number itself was refused for good;
-        `learned`: ledger flags the answer proves (e.g. an opt-out the carrier holds)."""
+        connection); `learned`: the ledger flags (overlay.py's (name, value) rows) the answer
+        proves: an opt-out the carrier holds, an address or number refused for good."""
         super().__init__(message)
         self.sent_unknown = sent_unknown
         self.provider_code = provider_code
         self.retry = retry and not sent_unknown
-        self.invalid_contact = invalid_contact
         self.learned = learned
 
 

@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
+from outreachd import overlay
 from outreachd.channels.base import Envelope, Receipt, SendError
 from outreachd.config import SmtpIn
 from outreachd.core.model import Outcome
@@ -62,7 +63,7 @@ class Smtp:
         try:
             client.ehlo_or_helo_if_needed()
             _step(client.mail(self._sender), "MAIL")
-            _step(client.rcpt(envelope.address), "RCPT", contact=True)
+            _step(client.rcpt(envelope.address), "RCPT", refused=envelope.contact_id)
             try:
                 reply = client.data(data)  # raises if DATA is refused; returns the final reply
             except smtplib.SMTPDataError as exc:  # 354 not given: nothing was handed over
@@ -111,21 +112,25 @@ class Smtp:
         return client
 
 
-def _step(reply: tuple[int, bytes], command: str, *, contact: bool = False) -> None:
+def _step(reply: tuple[int, bytes], command: str, *, refused: str | None = None) -> None:
     code, text = reply
     if code >= 400:
-        raise _refused(code, text, command, contact=contact)
+        raise _refused(code, text, command, refused=refused)
 
 
-def _refused(code: int, text: bytes | str, command: str, *, contact: bool = False) -> SendError:
+def _refused(
+    code: int, text: bytes | str, command: str, *, refused: str | None = None
+) -> SendError:
+    """`refused`: the contact id a 5xx to this command refuses for good."""
     detail = text.decode(errors="replace") if isinstance(text, bytes) else text
     permanent = code >= 500
+    learned = (overlay.invalid_contact(refused, "email"),) if permanent and refused else ()
     return SendError(
         f"SMTP {command} refused: {code} {detail}",
         sent_unknown=False,
         provider_code=str(code),
         retry=not permanent,
-        invalid_contact=permanent and contact,
+        learned=learned,
     )
 
 

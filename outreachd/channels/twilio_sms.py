@@ -23,6 +23,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from outreachd import overlay
 from outreachd.channels.base import Envelope, Receipt, SendError
 from outreachd.config import TwilioIn, TwilioSenderIn
 from outreachd.core.model import Channel, Country, Outcome
@@ -154,10 +155,11 @@ def _classified(exc: TwilioRestException, envelope: Envelope) -> SendError:
     code, status = exc.code, exc.status
     what = f"Twilio {status} code {code}: {exc.msg}"
     if code == OPTED_OUT:
-        opt_out = (("address_opt_outs", {"add": [f"sms:{envelope.contact_id}"]}),)
-        return SendError(what, sent_unknown=False, provider_code=str(code), learned=opt_out)
+        learned = (overlay.opt_out("sms", envelope.contact_id),)
+        return SendError(what, sent_unknown=False, provider_code=str(code), learned=learned)
     if code in INVALID_NUMBERS:
-        return SendError(what, sent_unknown=False, provider_code=str(code), invalid_contact=True)
+        learned = (overlay.invalid_contact(envelope.contact_id, "sms"),)
+        return SendError(what, sent_unknown=False, provider_code=str(code), learned=learned)
     if status == 429 or code == RATE_LIMITED:
         return SendError(what, sent_unknown=False, provider_code=str(code or status), retry=True)
     if status >= 500:

@@ -26,8 +26,9 @@ from outreachd import wiring
 from outreachd.channels.router import Router
 from outreachd.config import SmtpIn
 from outreachd.core.model import Channel
-from outreachd.dispatch import INVALID_CONTACT, SEND_RETRY
+from outreachd.dispatch import SEND_RETRY
 from outreachd.ledger.store import Ledger
+from outreachd.overlay import INVALID_CONTACT
 from tests.acceptance.daemon_kit import write_config
 from tests.conftest import REPO
 from tests.integration.test_dispatch import NOW, Rig, cn_row, rig

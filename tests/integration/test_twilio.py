@@ -24,8 +24,9 @@ from outreachd import wiring
 from outreachd.channels.twilio_sms import segments
 from outreachd.config import TwilioIn
 from outreachd.core.model import Channel
-from outreachd.dispatch import INVALID_CONTACT, SEND_RETRY
+from outreachd.dispatch import SEND_RETRY
 from outreachd.ledger.store import Ledger
+from outreachd.overlay import INVALID_CONTACT
 from outreachd.reconcile import reconcile
 from tests.conftest import REPO
 from tests.integration import twilio_fake

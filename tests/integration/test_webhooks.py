@@ -21,8 +21,8 @@ from twilio.request_validator import RequestValidator
 
 from outreachd import replies
 from outreachd.config import WebhooksIn
-from outreachd.dispatch import INVALID_CONTACT
 from outreachd.ledger.store import Attempt, Ledger, Recorded
+from outreachd.overlay import INVALID_CONTACT
 from outreachd.replies import FLAG_OF
 from outreachd.sources import records
 from outreachd.webhooks import SMS_PATH, STATUS_PATH, WebhookServer
