@@ -25,7 +25,6 @@ from outreachd import (
 )
 from outreachd.errors import ConfigError
 from outreachd.render import Renderer
-from outreachd.secrets import secret
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -63,15 +62,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         problems.append(str(exc))
     if cfg.webhooks is not None:
         try:
-            replies.load(cfg.file.parent / cfg.webhooks.replies)
-        except yamlio.YamlError as exc:
-            problems.append(str(exc))
-        tw = cfg.twilio  # config.load made sure it is there: its token checks signatures
-        try:
-            if tw is not None:
-                secret(tw.auth_token_credential, tw.auth_token_env)
+            wiring.webhook_needs(cfg)  # Twilio's token (present, never printed), reply lists
         except ConfigError as exc:
-            problems.append(f"{cfg.file}: webhooks: {exc}")
+            problems.append(str(exc))
     if problems:
         print("\n".join(problems), file=sys.stderr)
         print(

@@ -17,11 +17,10 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from outreachd import clock, config, logs, messages, replies, systemd, wiring, yamlio
+from outreachd import clock, config, logs, messages, systemd, wiring, yamlio
 from outreachd.errors import ConfigError, OutreachError
 from outreachd.ledger.store import Ledger
 from outreachd.reconcile import reconcile
-from outreachd.secrets import secret
 from outreachd.sweep import sweep
 from outreachd.webhooks import WebhookServer
 
@@ -86,21 +85,13 @@ class Daemon:
         return 0
 
     def _webhooks(self, cfg: config.Config) -> WebhookServer:
-        assert cfg.webhooks is not None and cfg.twilio is not None  # config.load checks it
-        tw = cfg.twilio
-        try:
-            token = secret(tw.auth_token_credential, tw.auth_token_env)
-        except ConfigError as exc:
-            raise ConfigError(f"{cfg.file}: webhooks: {exc}") from None
+        assert cfg.webhooks is not None
+        token, readings = wiring.webhook_needs(cfg)
 
         def ledger() -> Ledger:
             assert self.services is not None
             return self.services.ledger
 
-        try:
-            readings = replies.load(cfg.file.parent / cfg.webhooks.replies)
-        except yamlio.YamlError as exc:
-            raise ConfigError(str(exc)) from None
         try:
             server = WebhookServer(
                 cfg.webhooks, ledger=ledger, auth_token=token, replies=readings, log=self.log,

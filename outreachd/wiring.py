@@ -7,6 +7,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
+from outreachd import replies, yamlio
 from outreachd.channels.base import Channel
 from outreachd.channels.outbox import Outbox
 from outreachd.channels.router import Router
@@ -18,6 +19,7 @@ from outreachd.dispatch import Dispatcher
 from outreachd.errors import ConfigError
 from outreachd.ledger.store import Ledger
 from outreachd.render import Renderer
+from outreachd.replies import Replies
 from outreachd.secrets import secret
 from outreachd.sources.base import AccountSource
 from outreachd.sources.csv_file import CsvSource
@@ -60,10 +62,8 @@ def channel(cfg: Config) -> Channel:
     if cfg.smtp is not None and cfg.route.get(model.Channel.EMAIL) == "smtp":
         password = None
         if cfg.smtp.username:
-            try:
-                password = secret(cfg.smtp.password_credential, cfg.smtp.password_env)
-            except ConfigError as exc:
-                raise ConfigError(f"{cfg.file}: channels.smtp: {exc}") from None
+            smtp = cfg.smtp
+            password = _secret(cfg, "channels.smtp", smtp.password_credential, smtp.password_env)
         try:
             routes[model.Channel.EMAIL] = Smtp(
                 cfg.smtp, password=password, base_dir=cfg.file.parent
@@ -72,12 +72,36 @@ def channel(cfg: Config) -> Channel:
             raise ConfigError(f"{cfg.file}: channels.smtp.cafile: {exc}") from None
     if cfg.twilio is not None and cfg.route.get(model.Channel.SMS) == "twilio":
         tw = cfg.twilio
-        try:
-            token = secret(tw.auth_token_credential, tw.auth_token_env)
-        except ConfigError as exc:
-            raise ConfigError(f"{cfg.file}: channels.twilio: {exc}") from None
+        token = _secret(cfg, "channels.twilio", tw.auth_token_credential, tw.auth_token_env)
         routes[model.Channel.SMS] = TwilioSms(tw, auth_token=token)
     return Router(routes, outbox) if routes else outbox
+
+
+def webhook_needs(cfg: Config) -> tuple[str, Replies]:
+    """What the webhooks need beyond their address: Twilio's auth token (it checks every
+    callback's signature) and the reply lists. ConfigError naming every problem (never the
+    token); config.load has made sure channels.twilio is there."""
+    assert cfg.webhooks is not None and cfg.twilio is not None
+    tw, problems = cfg.twilio, []
+    token, readings = "", None
+    try:
+        token = _secret(cfg, "webhooks", tw.auth_token_credential, tw.auth_token_env)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    try:
+        readings = replies.load(cfg.file.parent / cfg.webhooks.replies)
+    except yamlio.YamlError as exc:
+        problems.append(str(exc))
+    if problems or readings is None:
+        raise ConfigError("\n".join(problems))
+    return token, readings
+
+
+def _secret(cfg: Config, part: str, credential: str, env_var: str) -> str:
+    try:
+        return secret(credential, env_var)
+    except ConfigError as exc:
+        raise ConfigError(f"{cfg.file}: {part}: {exc}") from None
 
 
 def build(cfg: Config, *, owner: str, log: Any, ledger: Ledger | None = None) -> Services:
