@@ -12,6 +12,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -138,7 +139,7 @@ class Daemon:
         s = BackgroundScheduler(timezone="UTC")
         common = {"coalesce": True, "max_instances": 1, "replace_existing": True}
         s.add_job(
-            self._sweep_job,
+            self._guarded("sweep", self._sweep),
             "interval",
             seconds=sched.sweep_seconds,
             id="sweep",
@@ -147,7 +148,7 @@ class Daemon:
             **common,
         )
         s.add_job(
-            self._dispatch_job,
+            self._guarded("dispatch", self._dispatch),
             "interval",
             seconds=sched.dispatch_seconds,
             id="dispatch",
@@ -156,7 +157,7 @@ class Daemon:
             **common,
         )
         s.add_job(
-            self._reconcile_job,
+            self._guarded("reconcile", self._reconcile),
             "interval",
             seconds=sched.reconcile_seconds,
             id="reconcile",
@@ -165,13 +166,18 @@ class Daemon:
         )
         return s
 
-    def _sweep_job(self) -> None:
-        try:
-            self._sweep()
-        except Exception:  # a job must log, never die silently
-            self.log.exception("job_failed", job="sweep")
+    def _guarded(self, name: str, body: Callable[[], None]) -> Callable[[], None]:
+        """A scheduler job that logs anything it raises, and never dies silently."""
 
-    def _reconcile_job(self) -> None:
+        def job() -> None:
+            try:
+                body()
+            except Exception:
+                self.log.exception("job_failed", job=name)
+
+        return job
+
+    def _reconcile(self) -> None:
         services = self.services
         if services is None or services.reconciler is None or self.stop.is_set():
             return
@@ -183,17 +189,8 @@ class Daemon:
         except OutreachError as exc:  # the ledger is down: next interval
             self.log.error("reconcile_failed", error=str(exc))
             return
-        except Exception:
-            self.log.exception("job_failed", job="reconcile")
-            return
         if any(getattr(stats, k) for k in stats.__slots__):
             self.log.info("reconcile_finished", **_stats(stats))
-
-    def _dispatch_job(self) -> None:
-        try:
-            self._dispatch()
-        except Exception:
-            self.log.exception("job_failed", job="dispatch")
 
     def _sweep(self) -> None:
         services = self.services
