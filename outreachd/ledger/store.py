@@ -629,14 +629,14 @@ class Ledger:
         the message verbatim with how it was read, the flags and hand-offs (borrower,
         account, kind, reason) it raised, and the one answer sent back (as a sent attempt),
         in one transaction."""
-        row: dict[str, object] = {
-            "id": uuid.uuid4().hex, "borrower_id": borrower_id, "account_id": None,
-            "debts": "[]", "at": at, "channel": Channel.SMS.value, "contact_id": contact_id,
-            "outcome": Outcome.SMS_SENT.value, "status": "inbound",
-            "initiator": Initiator.CONSUMER.value, "dialer": Dialer.MANUAL.value,
-            "person": "", "party": Party.SELF.value, "purpose": Purpose.COLLECTION.value,
-            "template": None, "locale": None, "rule_ids": "[]", "packs": "[]",
-            "provider_id": provider_id, "created_at": at, "updated_at": at,
+        message = Attempt(
+            id=uuid.uuid4().hex, borrower_id=borrower_id, account_id=None, debts=(), at=at,
+            channel=Channel.SMS.value, contact_id=contact_id, template=None, locale=None,
+            rule_ids=(), packs=(), person="",
+        )  # fmt: skip
+        row = _event_row(message, at) | {
+            "status": "inbound", "outcome": Outcome.SMS_SENT.value,
+            "initiator": Initiator.CONSUMER.value, "provider_id": provider_id,
         }  # fmt: skip
         seen = select(events.c.id).where(events.c.provider_id == provider_id)
         with self._write(borrower_id) as conn:
