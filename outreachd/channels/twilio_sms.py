@@ -1,36 +1,25 @@
 """SMS through Twilio with the real SDK: a sender per borrower country, paced per sender,
 ValidityPeriod set to the time left in the borrower's lawful window, segments counted.
 
-Answers are classified at this boundary (design.md section 3): 21610 (the recipient
-unsubscribed at the carrier) -> failed, and an opt-out of SMS to that number is learned;
-21211 / 21614 (not a valid / not a mobile number) -> failed, the number flagged invalid;
-429 / 20429 -> failed, nothing was sent, retried later; another 4xx -> failed; a 5xx, a
-timeout or a connection lost after the request left -> unknown (counts, reconciled later,
-never blindly re-sent); a connection never made -> nothing was sent, retried later.
+Answers are classified as twilio_common says: 21610 (the recipient unsubscribed at the
+carrier) -> failed, and an opt-out of SMS to that number is learned; 21211 / 21614 (not a
+valid / not a mobile number) -> failed, the number flagged invalid; 429 / 20429 -> retried
+later; a 5xx, a timeout or a connection lost after the request left -> unknown.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import requests
-from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.http.response import Response
-from twilio.rest import Client
-
-from outreachd import overlay
+from outreachd.channels import twilio_common
 from outreachd.channels.base import Envelope, Receipt, SendError
 from outreachd.config import TwilioIn, TwilioSenderIn
 from outreachd.core.model import Channel, Country, Outcome
 
-TWILIO = "https://api.twilio.com"
 MAX_VALIDITY = 36_000  # seconds, Twilio's upper bound for ValidityPeriod
-OPTED_OUT, INVALID_NUMBERS, RATE_LIMITED = 21610, frozenset({21211, 21614}), 20429
+OPTED_OUT, INVALID_NUMBERS = 21610, frozenset({21211, 21614})
 # GSM 03.38: the basic set, and the extension set whose characters take two septets
 GSM7 = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -54,29 +43,11 @@ class Sent(NamedTuple):
     created: datetime
 
 
-class _Rebased(TwilioHttpClient):  # type: ignore[misc]
-    """The SDK's own HTTP client, sent to another base URL (a contract mock on loopback)."""
-
-    def __init__(self, base: str, timeout: float) -> None:
-        super().__init__(timeout=timeout)  # no max_retries: a retry could send twice
-        self.base = base.rstrip("/")
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        if url.startswith(TWILIO):
-            url = self.base + url[len(TWILIO) :]
-        return super().request(method, url, *args, **kwargs)
-
-
 class TwilioSms:
     def __init__(self, settings: TwilioIn, *, auth_token: str) -> None:
         self.settings = settings
-        self.client = Client(
-            settings.account_sid,
-            auth_token,
-            http_client=_Rebased(settings.api_base, settings.timeout_seconds),
-        )
-        self._next: dict[str, float] = {}  # sender -> monotonic instant of its next send
-        self._lock = threading.Lock()
+        self.client = twilio_common.client(settings, auth_token)
+        self.pacer = twilio_common.Pacer()
 
     def needs_validity(self, channel: Channel) -> bool:
         return channel is Channel.SMS
@@ -88,8 +59,12 @@ class TwilioSms:
             why = f"no Twilio sender for country {envelope.country!r}"
             raise SendError(why, sent_unknown=False)
         args = self._args(envelope, sender)
-        self._pace(sender)
-        sid = _create(self.client, args, envelope)
+        key = sender.messaging_service_sid or sender.from_ or ""
+        self.pacer.wait(key, sender.messages_per_second)
+        sid = twilio_common.request(
+            lambda: self.client.messages.create(**args), envelope, channel="sms",
+            invalid=INVALID_NUMBERS, opted_out=(OPTED_OUT,),
+        )  # fmt: skip
         parts = segments(envelope.message.body)[1]
         return Receipt(outcome=Outcome.SMS_SENT, provider_id=sid, segments=parts)
 
@@ -123,45 +98,3 @@ class TwilioSms:
     def status_of(self, sid: str) -> str:
         """What Twilio says of one message now."""
         return str(self.client.messages(sid).fetch().status)
-
-    def _pace(self, sender: TwilioSenderIn) -> None:
-        """Twilio's per-sender rate: wait until this sender may send again."""
-        key = sender.messaging_service_sid or sender.from_ or ""
-        with self._lock:
-            now = time.monotonic()
-            at = max(now, self._next.get(key, now))
-            self._next[key] = at + 1 / sender.messages_per_second
-        if at > now:
-            time.sleep(at - now)
-
-
-def _create(client: Any, args: dict[str, Any], envelope: Envelope) -> str:
-    """POST the message; its SID, or the SendError saying what became of it."""
-    try:
-        return str(client.messages.create(**args).sid)
-    except TwilioRestException as exc:
-        raise _classified(exc, envelope) from None
-    except (requests.exceptions.ConnectTimeout, requests.exceptions.ProxyError) as exc:
-        raise SendError(f"Twilio not reached: {exc}", sent_unknown=False, retry=True) from None
-    except requests.exceptions.ConnectionError as exc:
-        if "NewConnectionError" in repr(exc):  # refused before a byte of the request left
-            raise SendError(f"Twilio not reached: {exc}", sent_unknown=False, retry=True) from None
-        raise SendError(f"Twilio connection lost: {exc}", sent_unknown=True) from None
-    except requests.exceptions.Timeout as exc:
-        raise SendError(f"Twilio did not answer: {exc}", sent_unknown=True) from None
-
-
-def _classified(exc: TwilioRestException, envelope: Envelope) -> SendError:
-    code, status = exc.code, exc.status
-    what = f"Twilio {status} code {code}: {exc.msg}"
-    if code == OPTED_OUT:
-        learned = (overlay.opt_out("sms", envelope.contact_id),)
-        return SendError(what, sent_unknown=False, provider_code=str(code), learned=learned)
-    if code in INVALID_NUMBERS:
-        learned = (overlay.invalid_contact(envelope.contact_id, "sms"),)
-        return SendError(what, sent_unknown=False, provider_code=str(code), learned=learned)
-    if status == 429 or code == RATE_LIMITED:
-        return SendError(what, sent_unknown=False, provider_code=str(code or status), retry=True)
-    if status >= 500:
-        return SendError(what, sent_unknown=True, provider_code=str(code or status))
-    return SendError(what, sent_unknown=False, provider_code=str(code or status))

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from outreachd import config, wiring  # noqa: E402
-from outreachd.channels.twilio_sms import _Rebased  # noqa: E402
+from outreachd.channels.twilio_common import RebasedHttpClient  # noqa: E402
 from outreachd.config import TwilioIn  # noqa: E402
 from outreachd.core.model import Channel  # noqa: E402
 from outreachd.dispatch import Dispatcher  # noqa: E402
@@ -97,7 +97,7 @@ def run(n: int, work: Path) -> dict[str, Any]:
 
         from twilio.rest import Client  # noqa: PLC0415
 
-        client = Client(ACCOUNT, TOKEN, http_client=_Rebased(url, 10))
+        client = Client(ACCOUNT, TOKEN, http_client=RebasedHttpClient(url, 10))
         args = {"body": BODY, "messaging_service_sid": SERVICE, "validity_period": 3600}
         bare_wall, bare_cpu = perf_counter(), process_time()
         for i in range(1, n + 1):
