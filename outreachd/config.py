@@ -78,17 +78,22 @@ class SmtpIn(_Strict):
 
 
 class TwilioSenderIn(_Strict):
-    """Who sends SMS to borrowers of one country: a Messaging Service or a number."""
+    """Who sends SMS to borrowers of one country (a Messaging Service or a number), and the
+    number calls come from (`call_from`, else `from`)."""
 
     messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
     from_: str | None = Field(default=None, alias="from", pattern=r"^\+[1-9][0-9]{6,14}$")
+    call_from: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$")
+    # Twilio records the call; None: CN calls are recorded (the CN pack's records section
+    # keeps every collection call), others are not (US two-party-consent states)
+    record_calls: bool | None = None
     # Twilio's pace per sender: long code 1/s, toll-free 3/s, short code 100/s
     messages_per_second: float = Field(default=1, gt=0)
 
 
 class TwilioIn(_Strict):
-    """Twilio for SMS. The auth token is never here: it is read from the systemd credential
-    `auth_token_credential`, else the environment variable `auth_token_env`."""
+    """Twilio for SMS and calls. The auth token is never here: it is read from the systemd
+    credential `auth_token_credential`, else the environment variable `auth_token_env`."""
 
     account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
     auth_token_credential: str = "twilio-auth-token"
@@ -97,6 +102,7 @@ class TwilioIn(_Strict):
     status_callback: str | None = Field(default=None, pattern=r"^https?://")
     api_base: str = Field(default="https://api.twilio.com", pattern=r"^https?://")
     timeout_seconds: float = Field(default=15, gt=0)
+    calls_per_second: float = Field(default=1, gt=0)  # Twilio's default CPS per account
 
 
 class WebhooksIn(_Strict):
@@ -270,7 +276,7 @@ def _channel_problems(raw: ConfigIn, located: yamlio.Located) -> list[yamlio.Pro
     """Routes to configured channels that carry that kind; one sender per country; the
     webhooks' signature key."""
     problems = []
-    carries = {"smtp": model.Channel.EMAIL, "twilio": model.Channel.SMS}
+    carries = {"smtp": (model.Channel.EMAIL,), "twilio": (model.Channel.SMS, model.Channel.CALL)}
     for channel, target in raw.channels.route.items():
         if target == "outbox":
             continue
@@ -278,8 +284,10 @@ def _channel_problems(raw: ConfigIn, located: yamlio.Located) -> list[yamlio.Pro
         line, col = located.where(path)
         if getattr(raw.channels, target) is None:
             why = f"needs channels.{target}"
-        elif channel is not carries[target]:
-            why = f"{target} carries {carries[target].value} only"
+        elif channel not in carries[target]:
+            why = f"{target} carries {' and '.join(c.value for c in carries[target])} only"
+        elif channel is model.Channel.CALL and raw.webhooks is None:
+            why = "needs webhooks (Twilio asks them what to say once someone answers)"
         else:
             continue
         problems.append(yamlio.Problem(located.file, line, col, path, why))
@@ -294,6 +302,12 @@ def _channel_problems(raw: ConfigIn, located: yamlio.Located) -> list[yamlio.Pro
             line, col = located.where(where)
             one = "give exactly one of messaging_service_sid and from"
             problems.append(yamlio.Problem(located.file, line, col, where, one))
+        calls = raw.channels.route.get(model.Channel.CALL) == "twilio"
+        if calls and sender.call_from is None and sender.from_ is None:
+            where = ("channels", "twilio", "senders", country.value)
+            line, col = located.where(where)
+            why = "calls are routed to Twilio: give call_from (or from), the number they come from"
+            problems.append(yamlio.Problem(located.file, line, col, where, why))
     return problems
 
 

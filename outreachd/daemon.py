@@ -179,11 +179,11 @@ class Daemon:
 
     def _reconcile(self) -> None:
         services = self.services
-        if services is None or services.reconciler is None or self.stop.is_set():
+        if services is None or not services.reconcilers or self.stop.is_set():
             return
         try:
             stats = reconcile(
-                ledger=services.ledger, provider=services.reconciler, now=clock.now(),
+                ledger=services.ledger, providers=services.reconcilers, now=clock.now(),
                 log=self.log,
             )  # fmt: skip
         except OutreachError as exc:  # the ledger is down: next interval

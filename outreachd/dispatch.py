@@ -145,6 +145,7 @@ class Dispatcher:
                     event = store.reserved_event(send.attempt, now)
                     bisect.insort(history, event, key=lambda e: e.at)
             txn.reserve_many((send.attempt for send in sends), now)
+            txn.save_calls((script(s.attempt.id, s.message) for s in sends if _is_call(s)), now)
             txn.save_plans(saved, release_owner=self.owner)
         for name, fields_ in out.logs:  # only what was committed is logged
             (self.log.warning if name == "dispatch_error" else self.log.info)(name, **fields_)
@@ -230,6 +231,7 @@ class Dispatcher:
             locale=rec.locale,
             rule_ids=(),
             packs=decision.facts.packs,
+            dialer=option.dialer.value,
         )
 
     def _next_step(self, plan: store.Plan, now: datetime) -> store.Plan:
@@ -270,6 +272,18 @@ class Dispatcher:
         """Each envelope's receipt, or what the channel raised for it (any exception: its
         fate is recorded, never lost). A channel that can send a batch gets the batch."""
         return deliver(self.channel, envelopes) if envelopes else []
+
+
+def _is_call(send: _Send) -> bool:
+    return send.message.channel is model.Channel.CALL
+
+
+def script(attempt_id: str, message: Message) -> store.CallScript:
+    """What a call will say, stored with its reservation (the webhooks read it)."""
+    return store.CallScript(
+        attempt_id=attempt_id, language=message.locale, greeting=message.greeting or "",
+        body=message.body, voicemail=message.voicemail,
+    )  # fmt: skip
 
 
 def _envelope(send: _Send, now: datetime) -> Envelope:

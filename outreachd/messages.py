@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Set
 
 from outreachd.config import CompanyIn, Config
-from outreachd.core.model import Channel, Email, Owner, Phone, PhoneKind
+from outreachd.core.model import Channel, Dialer, Email, Owner, Phone, PhoneKind
 from outreachd.core.planner import Option
 from outreachd.render import Message, Renderer, TemplateError, money
 from outreachd.sources.base import AccountRecord
 
 SMS_KINDS = frozenset({PhoneKind.MOBILE, PhoneKind.PERSONAL})
+# A call's script is spoken by text-to-speech: an artificial voice, which the TCPA treats as
+# prerecorded (consent on mobiles, 3 in 30 days on residential lines; CN: no voice bot on
+# weekends or holidays). Calls by a person at a desk are not outreachd's to place.
+CALL_DIALER = Dialer.PRERECORDED
 
 
 def variables(rec: AccountRecord, company: CompanyIn) -> dict[str, object]:
@@ -38,6 +42,8 @@ def contact_points(rec: AccountRecord, channel: Channel) -> Iterator[Phone | Ema
         yield from (e for e in b.emails if e.owner is Owner.BORROWER and e.address)
     elif channel is Channel.SMS:
         yield from (p for p in b.phones if p.owner is Owner.BORROWER and p.kind in SMS_KINDS)
+    elif channel is Channel.CALL:
+        yield from (p for p in b.phones if p.owner is Owner.BORROWER and p.number)
 
 
 def options(
@@ -57,9 +63,11 @@ def options(
             continue
         message = renderer.render(template_id, values)
         for point in points:
+            dialer = CALL_DIALER if channel is Channel.CALL else Dialer.MANUAL
             option = Option(
-                channel=channel, contact_id=point.id, template=template_id, meta=message.meta
-            )
+                channel=channel, contact_id=point.id, template=template_id, meta=message.meta,
+                dialer=dialer,
+            )  # fmt: skip
             yield option, message
 
 

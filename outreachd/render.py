@@ -10,6 +10,11 @@ Each template starts with a metadata comment:
     variables: [given_name, company, amount]
     -#}
 
+A call template (`<locale>/call/<name>`) also declares `greeting:` (said to whoever answers,
+before anyone is identified: no debt content) and `voicemail:` (the limited-content message
+of 12 CFR 1006.2(j) left on a machine; without it a machine gets no message); its body is said
+only to the borrower, once they confirmed who they are.
+
 The metadata (with facts measured on the rendered text: the China SMS 【signature】 and the
 carrier-counted length) is what the rule packs' content rules read.
 """
@@ -37,6 +42,7 @@ from outreachd.errors import ConfigError
 
 _META = re.compile(r"\A\{#-?\s*outreachd:\s*\n(?P<yaml>.*?)\n\s*-?#\}\n?", re.DOTALL)
 _SIGNATURE = re.compile(r"\A【[^【】]{2,16}】")
+_PARTS = ("subject", "greeting", "voicemail")  # metadata strings rendered like the body
 _FACTS = ("has_opt_out", "has_dc_disclosure", "lcm_only", "ca_license_number", "threatens_suit")
 _DATE_PATTERNS = {"zh-CN": "M月d日", "en-US": "MMMM d", "en-GB": "d MMMM"}
 
@@ -55,6 +61,9 @@ class Message:
     subject: str | None
     body: str
     meta: TemplateMeta
+    # calls: what anyone who answers hears first, and the limited-content voicemail
+    greeting: str | None = None
+    voicemail: str | None = None
 
 
 def money(amount: Decimal | str, currency: str, locale: str) -> str:
@@ -107,7 +116,7 @@ class Renderer:
         self.env.filters["day"] = day
         self._meta: dict[str, dict[str, object]] = {}
         self._exists: dict[str, bool] = {}
-        self._subjects: dict[str, Template] = {}
+        self._parts: dict[tuple[str, str], Template] = {}
 
     def template_id(self, locale: str, channel: Channel, name: str) -> str:
         return f"{locale}/{channel.value}/{name}"
@@ -143,11 +152,11 @@ class Renderer:
             raise TemplateError(f"{path}:2:1: the metadata block must be a mapping")
         return data
 
-    def _subject(self, template_id: str, source: str) -> Template:
-        """The compiled subject line of a template (compiled once)."""
-        found = self._subjects.get(template_id)
+    def _part(self, template_id: str, name: str, source: str) -> Template:
+        """A compiled metadata part of a template, e.g. its subject line (compiled once)."""
+        found = self._parts.get((template_id, name))
         if found is None:
-            found = self._subjects[template_id] = self.env.from_string(source)
+            found = self._parts[(template_id, name)] = self.env.from_string(source)
         return found
 
     def render(self, template_id: str, variables: dict[str, object]) -> Message:
@@ -157,21 +166,27 @@ class Renderer:
         channel = Channel(channel_name)
         try:
             body = self.env.get_template(f"{template_id}.txt.j2").render(**variables).strip()
-            subject_src = meta.get("subject")
-            subject = (
-                self._subject(template_id, str(subject_src)).render(**variables).strip()
-                if subject_src
-                else None
-            )
+            parts = {
+                name: self._part(template_id, name, str(meta[name])).render(**variables).strip()
+                for name in _PARTS
+                if meta.get(name)
+            }
         except (JinjaError, yaml.YAMLError) as exc:
             raise TemplateError(f"{self.directory / template_id}.txt.j2: {exc}") from exc
+        if channel is Channel.CALL and not parts.get("greeting"):
+            raise TemplateError(
+                f"{self.directory / template_id}.txt.j2:1:1: a call template needs a greeting:"
+                " what whoever answers hears before they say who they are"
+            )
         return Message(
             template_id=template_id,
             locale=locale,
             channel=channel,
-            subject=subject,
+            subject=parts.get("subject"),
             body=body,
             meta=_facts(meta, channel, body, variables),
+            greeting=parts.get("greeting"),
+            voicemail=parts.get("voicemail"),
         )
 
 

@@ -1,4 +1,5 @@
-"""The daemon's HTTP endpoint: Twilio's message status callbacks, and /healthz for probes.
+"""The daemon's HTTP endpoint: Twilio's message status callbacks, incoming SMS, the calls'
+answer, key-press and status webhooks (see channels/twilio_voice.py), and /healthz.
 
 Every callback must carry a valid X-Twilio-Signature, computed by Twilio over the public URL
 it called and the form fields, with the account's auth token; anything else gets 403 and a
@@ -21,18 +22,21 @@ from collections.abc import Callable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
 from twilio.request_validator import RequestValidator
 
 from outreachd import overlay
+from outreachd.channels import twilio_voice as voice
 from outreachd.config import WebhooksIn
+from outreachd.core import model
 from outreachd.errors import OutreachError
 from outreachd.ledger.store import Attempt, Flag, Ledger, ReplyEvidence
 from outreachd.replies import FLAG_OF, HANDOFF, Reading, Replies
 
 STATUS_PATH, SMS_PATH, HEALTH_PATH = "/twilio/status", "/twilio/sms", "/healthz"
+VOICE_PATHS = (voice.ANSWER_PATH, voice.CONFIRM_PATH, voice.STATUS_PATH)
 _PENDING = {"accepted", "queued", "sending", "sent", "scheduled"}
 _FAILED = {"undelivered", "failed", "canceled"}
 OPTED_OUT, UNREACHABLE = "21610", frozenset({"30003", "30005", "30006"})
@@ -142,6 +146,70 @@ class WebhookServer:
             ledger.add_flags(_learned(moved, code), now)
         return 200, {"recorded": moved is not None}
 
+    # ---------------------------------------------------------------- calls
+    def voice(self, route: str, attempt: str, form: dict[str, str]) -> tuple[int, str]:
+        """A signed call webhook for `attempt`: TwiML (answer, key press), or JSON (status)."""
+        ledger, now = self.ledger(), self.clock()
+        state = ledger.call(attempt)
+        script = state.script if state else None
+        if route == voice.STATUS_PATH:
+            return self._call_ended(ledger, attempt, state, form, now)
+        if route == voice.ANSWER_PATH:
+            answered_by = form.get("AnsweredBy") or None
+            confirm = self.settings.public_url.rstrip("/") + voice.CONFIRM_PATH
+            turn = voice.answered(
+                script, answered_by, f"{confirm}?{urlencode({'attempt': attempt})}"
+            )
+        else:
+            digits = form.get("Digits", "")
+            turn = voice.confirmed(script, digits)
+        moved = turn.stage is not None and ledger.call_stage(attempt, turn.stage.value, now)
+        if state is not None and moved and turn.not_them:
+            reason = f"call {attempt}: the person who answered said they are not the borrower"
+            ledger.add_handoff(state.borrower_id, state.account_id, "third_party_answered",
+                               reason, now)  # fmt: skip
+        if state is not None and turn.stop_calls:
+            source = f"call-keypress:{form.get('CallSid') or attempt}"
+            ledger.add_flags(_stop_calls(state.borrower_id, state.contact_id, source), now)
+        self.log.info(
+            "call_progress", attempt_id=attempt, provider_id=form.get("CallSid"),
+            step=route.rsplit("/", 1)[1], answered_by=form.get("AnsweredBy"),
+            stage=turn.stage.value if turn.stage else None, recorded=bool(moved),
+            stop_calls=turn.stop_calls, known=state is not None,
+        )  # fmt: skip
+        return 200, turn.twiml
+
+    def _call_ended(
+        self, ledger: Ledger, attempt: str, state: Any, form: dict[str, str], now: datetime
+    ) -> tuple[int, str]:
+        sid, status = form.get("CallSid"), form.get("CallStatus")
+        if not sid or not status:
+            return 400, json.dumps({"error": "CallSid and CallStatus are required"})
+        stage = state.stage if state is not None else None
+        answered_by, sip = form.get("AnsweredBy") or None, form.get("SipResponseCode") or None
+        outcome = voice.ended(status, stage, answered_by, sip)
+        moved = None
+        if outcome is not None:
+            moved = ledger.finish_call(attempt, outcome.value, sid, now)
+        if moved is not None and outcome is model.Outcome.NOT_IN_SERVICE:
+            flag = overlay.invalid_contact(moved[1], "call")
+            ledger.add_flags([Flag(moved[0], *flag, f"twilio-call:{status}:{sip or ''}")], now)
+        self.log.info(
+            "call_ended", attempt_id=attempt, provider_id=sid, status=status,
+            outcome=outcome.value if outcome else None, answered_by=answered_by,
+            sip_response_code=sip, recorded=moved is not None,
+        )  # fmt: skip
+        return 200, json.dumps({"recorded": moved is not None})
+
+
+def _stop_calls(borrower: str, contact: str, source: str) -> list[Flag]:
+    """ "Press 9": no more calls to that number, and TCPA consent for it revoked (47 CFR
+    64.1200(a)(10): an automated opt-out on the call is a reasonable way to revoke)."""
+    return [
+        Flag(borrower, *overlay.opt_out("call", contact), source),
+        Flag(borrower, "tcpa_revoked", {"add": [contact]}, source),
+    ]
+
 
 def _actions(
     reading: Reading, matches: list[tuple[str, str, str, str]], sid: str, body: str
@@ -203,8 +271,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         route = urlsplit(self.path).path
-        if route not in (STATUS_PATH, SMS_PATH):
+        if route not in (STATUS_PATH, SMS_PATH, *VOICE_PATHS):
             self._answer(404, {"error": "not found"})
+            return
+        attempt = parse_qs(urlsplit(self.path).query).get("attempt", [""])[0]
+        if route in VOICE_PATHS and not attempt:
+            self._answer(400, {"error": "the attempt query parameter is required"})
             return
         form = self._form()
         if form is None:
@@ -216,6 +288,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._answer(403, {"error": "invalid signature"})
             elif route == STATUS_PATH:
                 self._answer(*self.owner.status_callback(form))
+            elif route == voice.STATUS_PATH:
+                self._send(*self.owner.voice(route, attempt, form), "application/json")
+            elif route in VOICE_PATHS:
+                self._reply(*self.owner.voice(route, attempt, form))
             else:
                 self._reply(*self.owner.incoming_sms(form))
         except OutreachError as exc:  # the ledger is down: Twilio retries on 5xx
@@ -233,9 +309,12 @@ class _Handler(BaseHTTPRequestHandler):
             return None
 
     def _reply(self, status: int, twiml: str) -> None:
-        data = twiml.encode()
+        self._send(status, twiml, "text/xml; charset=utf-8")
+
+    def _send(self, status: int, text: str, content_type: str) -> None:
+        data = text.encode()
         self.send_response(status)
-        self.send_header("Content-Type", "text/xml; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

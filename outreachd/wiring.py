@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from outreachd import replies, yamlio
@@ -13,6 +13,7 @@ from outreachd.channels.outbox import Outbox
 from outreachd.channels.router import Router
 from outreachd.channels.smtp import Smtp
 from outreachd.channels.twilio_sms import TwilioSms
+from outreachd.channels.twilio_voice import TwilioVoice
 from outreachd.config import Config
 from outreachd.core import model
 from outreachd.dispatch import Dispatcher
@@ -34,7 +35,8 @@ class Services:
     source: AccountSource | None
     renderer: Renderer
     dispatcher: Dispatcher
-    reconciler: TwilioSms | None = None  # the SMS provider asked about unsure attempts
+    # the providers asked about unsure attempts, by channel ("sms", "call")
+    reconcilers: dict[str, TwilioSms | TwilioVoice] = field(default_factory=dict)
 
 
 def source(cfg: Config) -> AccountSource | None:
@@ -70,10 +72,18 @@ def channel(cfg: Config) -> Channel:
             )
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"{cfg.file}: channels.smtp.cafile: {exc}") from None
-    if cfg.twilio is not None and cfg.route.get(model.Channel.SMS) == "twilio":
+    twilio_for = [
+        c for c in (model.Channel.SMS, model.Channel.CALL) if cfg.route.get(c) == "twilio"
+    ]
+    if cfg.twilio is not None and twilio_for:
         tw = cfg.twilio
         token = _secret(cfg, "channels.twilio", tw.auth_token_credential, tw.auth_token_env)
-        routes[model.Channel.SMS] = TwilioSms(tw, auth_token=token)
+        if model.Channel.SMS in twilio_for:
+            routes[model.Channel.SMS] = TwilioSms(tw, auth_token=token)
+        if model.Channel.CALL in twilio_for:
+            assert cfg.webhooks is not None  # config.load requires them for calls
+            public_url = cfg.webhooks.public_url
+            routes[model.Channel.CALL] = TwilioVoice(tw, auth_token=token, public_url=public_url)
     return Router(routes, outbox) if routes else outbox
 
 
@@ -111,7 +121,11 @@ def build(cfg: Config, *, owner: str, log: Any, ledger: Ledger | None = None) ->
     renderer = Renderer(cfg.templates)
     sender = channel(cfg)
     routes = sender.routes if isinstance(sender, Router) else {}
-    sms = routes.get(model.Channel.SMS)
+    reconcilers: dict[str, TwilioSms | TwilioVoice] = {
+        kind.value: target
+        for kind, target in routes.items()
+        if isinstance(target, TwilioSms | TwilioVoice)
+    }
     dispatcher = Dispatcher(
         ledger=led,
         config=cfg,
@@ -122,5 +136,5 @@ def build(cfg: Config, *, owner: str, log: Any, ledger: Ledger | None = None) ->
     )
     return Services(
         config=cfg, ledger=led, source=source(cfg), renderer=renderer, dispatcher=dispatcher,
-        reconciler=sms if isinstance(sms, TwilioSms) else None,
+        reconcilers=reconcilers,
     )  # fmt: skip

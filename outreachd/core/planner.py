@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from outreachd.core import decide as core
-from outreachd.core.model import Account, Attempt, Channel, Event, TemplateMeta
+from outreachd.core.model import Account, Attempt, Channel, Dialer, Event, TemplateMeta
 
 NO_CONTACT_POINT = "NO-CONTACT-POINT"
 
@@ -26,6 +26,7 @@ class Option:
     contact_id: str
     template: str  # template id
     meta: TemplateMeta
+    dialer: Dialer = Dialer.MANUAL  # how a call is placed (a text-to-speech call: prerecorded)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -74,7 +75,10 @@ def allowed_for(
 
 
 def _attempt(option: Option, debts: tuple[str, ...]) -> Attempt:
-    return Attempt(channel=option.channel, to=option.contact_id, debts=debts, template=option.meta)
+    return Attempt(
+        channel=option.channel, to=option.contact_id, dialer=option.dialer, debts=debts,
+        template=option.meta,
+    )  # fmt: skip
 
 
 def _all_blocked(results: tuple[tuple[Option, core.Decision], ...]) -> core.Block:

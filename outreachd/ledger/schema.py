@@ -213,6 +213,19 @@ replies = Table(  # version 5: every inbound reply, verbatim, and how it was rea
 )
 
 
+calls = Table(  # version 6: what a call says, by attempt, and how far it got
+    "calls",
+    metadata,
+    Column("attempt_id", Text, primary_key=True),
+    Column("language", Text, nullable=False),  # the script's locale, e.g. en-US
+    Column("greeting", Text, nullable=False),  # said to whoever answers: no debt content
+    Column("body", Text, nullable=False),  # said only once the borrower pressed 1
+    Column("voicemail", Text, nullable=True),  # the limited-content message; None: leave none
+    Column("stage", Text, nullable=True),  # the outcome the call reached so far
+    Column("updated_at", UTCTimestamp, nullable=False),
+)
+
+
 def _v1_initial(conn: Connection) -> None:
     """Version 1: the five tables and their indexes."""
     metadata.create_all(conn, tables=[accounts, plans, events, flags, handoffs])
@@ -283,12 +296,25 @@ def _v5_replies(conn: Connection) -> None:
     )
 
 
+def _v6_calls(conn: Connection) -> None:
+    """Version 6: each call's script (greeting, message, voicemail) and the stage it reached,
+    so Twilio's webhooks answer any instance, statelessly, with what was decided."""
+    conn.execute(
+        sqlalchemy.text(
+            "CREATE TABLE IF NOT EXISTS calls (attempt_id TEXT PRIMARY KEY,"
+            " language TEXT NOT NULL, greeting TEXT NOT NULL, body TEXT NOT NULL,"
+            " voicemail TEXT, stage TEXT, updated_at BIGINT NOT NULL)"
+        )
+    )
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _v1_initial,
     _v2_source_digest,
     _v3_digest_index,
     _v4_contacts,
     _v5_replies,
+    _v6_calls,
 ]
 LATEST = len(MIGRATIONS)
 

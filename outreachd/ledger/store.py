@@ -40,6 +40,7 @@ from outreachd.ledger import schema
 from outreachd.ledger.schema import (
     LedgerError,
     accounts,
+    calls,
     contacts,
     events,
     flags,
@@ -125,6 +126,43 @@ class ReplyEvidence(NamedTuple):
     cls: str
     matched: str
     classes: tuple[str, ...]
+
+
+class CallScript(NamedTuple):
+    """What a call says: the greeting anyone who answers hears (no debt content), the message
+    only the borrower hears once they pressed 1, and the limited-content voicemail (None: a
+    machine gets no message)."""
+
+    attempt_id: str
+    language: str
+    greeting: str
+    body: str
+    voicemail: str | None
+
+
+class CallState(NamedTuple):
+    """A call as the webhooks see it: its script, the stage it reached, its attempt."""
+
+    script: CallScript
+    stage: str | None  # an outcome (answered_hangup, conversation, voicemail_lcm, ...)
+    borrower_id: str
+    account_id: str | None
+    contact_id: str
+    status: str  # the attempt's status (sending, sent, delivered, ...)
+
+
+# A call's stage only moves forward: whoever answered can still turn out to be the borrower
+# (or a third party), a machine can still get its message; nothing moves back.
+_FIRST_STAGES = (
+    Outcome.ANSWERED_HANGUP, Outcome.THIRD_PARTY_ANSWERED, Outcome.CONVERSATION,
+    Outcome.VOICEMAIL_NO_MESSAGE, Outcome.VOICEMAIL_LCM, Outcome.NOT_IN_SERVICE,
+)  # fmt: skip
+_STAGE_AFTER: dict[str | None, frozenset[str]] = {
+    None: frozenset(_FIRST_STAGES),
+    Outcome.ANSWERED_HANGUP: frozenset({Outcome.THIRD_PARTY_ANSWERED, Outcome.CONVERSATION}),
+    Outcome.VOICEMAIL_NO_MESSAGE: frozenset({Outcome.VOICEMAIL_LCM}),
+}
+_CALL_OPEN = ("sending", "unknown", "sent")  # a call whose end the ledger has not recorded
 
 
 class Recorded(NamedTuple):
@@ -281,6 +319,14 @@ class BorrowerTxn:
         if rows:
             with schema.translate():
                 self._conn.execute(insert(events), rows)
+
+    def save_calls(self, scripts: Iterable[CallScript], now: datetime) -> None:
+        """Store what reserved calls will say (before they are placed: Twilio asks for the
+        script as soon as someone answers, possibly before the dispatcher hears back)."""
+        rows = [s._asdict() | {"stage": None, "updated_at": now} for s in scripts]
+        if rows:
+            with schema.translate():
+                self._conn.execute(insert(calls), rows)
 
     def save_plan(self, plan: Plan, release_owner: str | None = None) -> None:
         """Upsert one plan in this transaction; with `release_owner`, also clear the lease
@@ -704,6 +750,65 @@ class Ledger:
             found: str | None = conn.execute(query.limit(1)).scalar()
             return found
 
+    def call(self, attempt_id: str) -> CallState | None:
+        """A call's script, its stage and its attempt (None: no such call)."""
+        c, e = calls.c, events.c
+        query = (
+            select(c.attempt_id, c.language, c.greeting, c.body, c.voicemail, c.stage)
+            .add_columns(e.borrower_id, e.account_id, e.contact_id, e.status)
+            .join_from(calls, events, e.id == c.attempt_id)
+            .where(c.attempt_id == attempt_id)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        script = CallScript(*row[:5])
+        return CallState(script, *row[5:])
+
+    def call_stage(self, attempt_id: str, stage: str, at: datetime) -> bool:
+        """Move a call to `stage` (an outcome), only forward and only while it is open;
+        whether it moved (False for a repeated or out-of-order webhook)."""
+        Outcome(stage)  # validate
+        c = calls.c
+        with self._write() as conn:
+            row = conn.execute(
+                select(c.stage, events.c.status)
+                .join_from(calls, events, events.c.id == c.attempt_id)
+                .where(c.attempt_id == attempt_id)
+            ).first()
+            if row is None or row.status not in _CALL_OPEN:
+                return False
+            if stage not in _STAGE_AFTER.get(row.stage, frozenset()):
+                return False
+            conn.execute(
+                update(calls).where(c.attempt_id == attempt_id).values(stage=stage, updated_at=at)
+            )
+            return True
+
+    def finish_call(
+        self, attempt_id: str, outcome: str, provider_id: str | None, at: datetime
+    ) -> tuple[str, str] | None:
+        """Record how a call ended (status `delivered`: the call is over, `outcome` says how);
+        (borrower, contact id) when that moved it, None when it had already ended or is
+        unknown here (a repeated callback changes nothing)."""
+        Outcome(outcome)  # validate
+        e = events.c
+        with self._write() as conn:
+            row = conn.execute(
+                select(e.borrower_id, e.contact_id, e.status).where(
+                    e.id == attempt_id, e.channel == Channel.CALL.value
+                )
+            ).first()
+            if row is None or row.status not in _CALL_OPEN:
+                return None
+            values: dict[str, object] = {"status": "delivered", "outcome": outcome}
+            values["updated_at"] = at
+            if provider_id:
+                values["provider_id"] = provider_id
+            conn.execute(update(events).where(e.id == attempt_id).values(**values))
+            return row.borrower_id, row.contact_id
+
     def known_provider_ids(self, ids: Iterable[str]) -> set[str]:
         """Which of these provider ids the ledger already holds."""
         wanted = list(ids)
@@ -736,7 +841,8 @@ class Ledger:
     def export(self, since: datetime | None = None) -> Iterator[dict[str, object]]:
         """Everything an auditor needs, as JSON-able dicts by at, record, id: attempts and
         inbound messages ("event"), hand-offs ("handoff"), flags the daemon raised ("flag")
-        and replies verbatim with how they were read ("reply", id = the provider's SID).
+        and replies verbatim with how they were read ("reply", id = the provider's SID), and
+        what each call said and how far it got ("call", id = the attempt, at = its last change).
 
         A hand-off's instant is exported as "at" (its created_at); instants are ISO-8601 UTC
         with microseconds and "Z"; JSON columns are decoded.
@@ -747,12 +853,15 @@ class Ledger:
         fl = select(flags).order_by(flags.c.at, flags.c.id)
         rp = select(*replies.c, replies.c.provider_id.label("id"))
         rp = rp.order_by(replies.c.at, replies.c.provider_id)
+        cl = select(*calls.c, calls.c.updated_at.label("at"), calls.c.attempt_id.label("id"))
+        cl = cl.order_by(calls.c.updated_at, calls.c.attempt_id)
         if since is not None:
             ev = ev.where(events.c.at >= since)
             ho = ho.where(handoffs.c.created_at >= since)
             fl = fl.where(flags.c.at >= since)
             rp = rp.where(replies.c.at >= since)
-        queries = ((ev, "event"), (ho, "handoff"), (fl, "flag"), (rp, "reply"))
+            cl = cl.where(calls.c.updated_at >= since)
+        queries = ((ev, "event"), (ho, "handoff"), (fl, "flag"), (rp, "reply"), (cl, "call"))
         with schema.translate(), contextlib.ExitStack() as stack:
             streams = [
                 _stream(stack.enter_context(self._engine.connect()), query, record)

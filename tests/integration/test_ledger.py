@@ -104,7 +104,7 @@ def statuses(ledger: Ledger) -> dict[str, str]:
 
 def test_migrate_is_idempotent_and_reports_the_version(ledger: Ledger) -> None:
     """Running migrate again changes nothing and reports the latest version."""
-    assert ledger.migrate() == schema.LATEST == 5
+    assert ledger.migrate() == schema.LATEST == 6
     assert ledger.migrate() == schema.LATEST
     engine = create_engine(ledger.url, poolclass=NullPool)
     with engine.connect() as conn:

@@ -248,12 +248,12 @@ def test_reconciliation_asks_twilio_what_became_of_unsure_messages(
     fake.clock = lambda: MIDDAY + timedelta(seconds=1)
     r = twilio_rig(ledger, tmp_path, fake.url, [us_row(n) for n in (1, 2, 3)])
     assert tick(r, monkeypatch).unknown == 3
-    provider = wiring.build(r.cfg, owner="t", log=r.log, ledger=ledger).reconciler
-    assert provider is not None
-    early = reconcile(ledger=ledger, provider=provider, now=MIDDAY + timedelta(minutes=5),
+    providers = wiring.build(r.cfg, owner="t", log=r.log, ledger=ledger).reconcilers
+    assert set(providers) == {"sms"}
+    early = reconcile(ledger=ledger, providers=providers, now=MIDDAY + timedelta(minutes=5),
                       log=r.log)  # fmt: skip
     assert early.found_sent == early.found_not_sent == 0  # not settled yet: left alone
-    stats = reconcile(ledger=ledger, provider=provider, now=MIDDAY + timedelta(minutes=20),
+    stats = reconcile(ledger=ledger, providers=providers, now=MIDDAY + timedelta(minutes=20),
                       log=r.log)  # fmt: skip
     assert (stats.found_sent, stats.found_not_sent, stats.ambiguous) == (2, 1, 0)
     by_borrower = {e["borrower_id"]: e for e in r.events()}
@@ -263,7 +263,7 @@ def test_reconciliation_asks_twilio_what_became_of_unsure_messages(
     assert {by_borrower[b]["provider_id"] for b in ("US-0001", "US-0002")} == set(fake.messages)
     for message in fake.messages.values():
         message["status"] = "delivered"
-    later = reconcile(ledger=ledger, provider=provider, now=MIDDAY + timedelta(hours=7),
+    later = reconcile(ledger=ledger, providers=providers, now=MIDDAY + timedelta(hours=7),
                       log=r.log)  # fmt: skip
     assert later.refreshed == 2
     assert collections.Counter(e["status"] for e in r.events()) == {"delivered": 2, "failed": 1}

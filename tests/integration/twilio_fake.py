@@ -1,7 +1,7 @@
-"""A fault-injecting fake of Twilio's Messages endpoints on loopback (Twilio's own OpenAPI
-spec has success responses only; the contract mock checks the requests, this checks what
-the daemon makes of Twilio's errors). Each `To` number may be given a scripted answer; the
-messages Twilio "took" can be listed and fetched, for reconciliation."""
+"""A fault-injecting fake of Twilio's Messages and Calls endpoints on loopback (Twilio's own
+OpenAPI spec has success responses only; the contract mock checks the requests, this checks
+what the daemon makes of Twilio's errors). Each `To` number may be given a scripted answer;
+the messages and calls Twilio "took" can be listed and fetched, for reconciliation."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ class FakeTwilio:
         self.script: dict[str, str] = {}  # To -> "ok" | an ERRORS key | "slow" | "hangup"
         self.requests: list[dict[str, str]] = []
         self.messages: dict[str, dict[str, Any]] = {}  # SID -> what Twilio holds
+        self.calls: dict[str, dict[str, Any]] = {}  # SID -> the call Twilio holds
         self.clock: Callable[[], datetime] = lambda: datetime(2026, 12, 1, 16, tzinfo=UTC)
         handler = type("Handler", (_Handler,), {"fake": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -42,14 +43,15 @@ class FakeTwilio:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def create(self, form: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
+    def create(self, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
         """The answer to a POST (None: hang up without one)."""
         self.requests.append(form)
         answer = self.script.get(form.get("To", ""), "ok")
-        sid = "SM" + uuid.uuid4().hex
+        call = path.endswith("/Calls.json")
+        sid = ("CA" if call else "SM") + uuid.uuid4().hex
         if answer in TOOK:
-            self.messages[sid] = {
-                "sid": sid, "to": form.get("To"), "status": "sent",
+            (self.calls if call else self.messages)[sid] = {
+                "sid": sid, "to": form.get("To"), "status": "queued" if call else "sent",
                 "date_created": format_datetime(self.clock(), usegmt=True),
             }  # fmt: skip
         if answer == "slow":
@@ -63,14 +65,17 @@ class FakeTwilio:
         return 201, {"sid": sid, "status": "queued", "to": form.get("To")}
 
     def read(self, path: str, query: str) -> tuple[int, dict[str, Any]]:
-        """The answer to a GET: one message by SID, or the messages to a number."""
-        one = re.search(r"/Messages/(SM[0-9a-f]+)\.json$", path)
+        """The answer to a GET: one message or call by SID, or those to a number."""
+        call = "/Calls" in path
+        held = self.calls if call else self.messages
+        one = re.search(r"/(?:Messages|Calls)/((?:SM|CA)[0-9a-f]+)\.json$", path)
         if one:
-            found = self.messages.get(one.group(1))
+            found = held.get(one.group(1))
             return (200, found) if found else (404, {"code": 20404, "status": 404})
         to = parse_qs(query).get("To", [""])[0]
-        page = [m for m in self.messages.values() if m["to"] == to]
-        return 200, {"messages": page, "next_page_uri": None, "page": 0, "page_size": 50,
+        page = [m for m in held.values() if m["to"] == to]
+        return 200, {"calls" if call else "messages": page, "next_page_uri": None, "page": 0,
+                     "page_size": 50,
                      "start": 0, "end": len(page), "uri": path, "first_page_uri": path,
                      "previous_page_uri": None}  # fmt: skip
 
@@ -84,7 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-        answer = self.fake.create(form)
+        answer = self.fake.create(urlsplit(self.path).path, form)
         if answer is None:
             self.connection.close()
             return
