@@ -72,4 +72,6 @@ def _line(envelope: Envelope) -> bytes:
         "subject": msg.subject,
         "body": msg.body,
     }
+    if msg.channel is Channel.CALL:  # what a call would say to whom (see twilio_voice)
+        line |= {"greeting": msg.greeting, "voicemail": msg.voicemail}
     return (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import json
 import re
 import urllib.error
 import urllib.parse
@@ -420,3 +421,15 @@ def test_calls_through_twilio_need_webhooks_and_a_number_to_call_from(tmp_path: 
     assert f"{path}:" in text
     assert "channels.route.call: needs webhooks" in text, text
     assert "channels.twilio.senders.US: calls are routed to Twilio: give call_from" in text, text
+
+
+def test_a_call_not_routed_to_twilio_is_written_to_the_outbox_whole(env: Env) -> None:
+    """The demo and the simulator: the outbox line carries all three parts of the script,
+    and the call counts as unknown (it could have been anything)."""
+    r = env.rig([us_row(1)])
+    r.cfg = dataclasses.replace(r.cfg, route={})
+    assert r.dispatcher(wiring.channel(r.cfg)).tick(MIDDAY).sent == 1
+    (line,) = [json.loads(x) for x in r.cfg.outbox.read_text().splitlines()]
+    assert line["channel"] == "call" and AMOUNT in line["body"]
+    assert "press 1" in line["greeting"] and "call us back" in line["voicemail"]
+    assert (event(r)["status"], event(r)["outcome"]) == ("sent", "unknown")
