@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -66,6 +68,7 @@ class _Send:
     rec: AccountRecord
     plan: store.Plan  # as claimed: what a send that may be retried goes back to
     valid_for: timedelta | None = None  # how long it stays lawful, for channels that ask
+    decided: float = field(default_factory=time.monotonic)  # when valid_for was measured
 
 
 class Dispatcher:
@@ -177,21 +180,18 @@ class Dispatcher:
 
         account = Account(borrower=rec.borrower, flags=learned_flags(rec, flags))
         debts = (rec.account_id,)
-        choice = planner.choose(account, debts, history, lazily(), at=now, policy=policy)
+        choice = planner.choose(
+            account, debts, history, lazily(), at=now, policy=policy, validity=self._timed
+        )
         decision, option = choice.decision, choice.option
         fields_ = _fields(rec, decision)
         match decision:
             case core.Allow():
                 assert option is not None
                 attempt = self._attempt(rec, option, decision, now)
-                valid_for = None
-                if self._needs_validity(option.channel):  # e.g. Twilio's ValidityPeriod
-                    valid_for = planner.allowed_for(
-                        account, debts, history, option, at=now, policy=policy
-                    )
                 send = _Send(
                     attempt=attempt, message=rendered[option], rec=rec, plan=plan,
-                    valid_for=valid_for,
+                    valid_for=decision.valid_for,  # e.g. Twilio's ValidityPeriod
                 )  # fmt: skip
                 return self._next_step(plan, now), send
             case core.Defer():
@@ -212,9 +212,11 @@ class Dispatcher:
                 return _blocked(plan, now, decision.reasons), None
         raise AssertionError(f"unknown decision {decision!r}")
 
-    def _needs_validity(self, channel: model.Channel) -> bool:
+    @functools.cached_property
+    def _timed(self) -> frozenset[model.Channel]:
+        """The message kinds whose channel wants each send's lawful time left."""
         needs = getattr(self.channel, "needs_validity", None)
-        return bool(needs and needs(channel))
+        return frozenset(c for c in model.Channel if needs is not None and needs(c))
 
     def _attempt(
         self, rec: AccountRecord, option: planner.Option, decision: core.Allow, now: datetime
@@ -299,6 +301,7 @@ def _envelope(send: _Send, now: datetime) -> Envelope:
         message=send.message,
         country=rec.borrower.residence.country.value,
         valid_for=send.valid_for,
+        decided=send.decided,
     )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -47,7 +48,17 @@ class Envelope:
     sent_at: datetime
     message: Message
     country: str = ""  # the borrower's country (picks the sender)
-    valid_for: timedelta | None = None  # how long the send stays lawful, where asked for
+    # how long the send stays lawful from the decision (where a channel asks for it), and
+    # when that decision was made (time.monotonic()): a chunk is sent, and a sender paced,
+    # after it was decided, so a channel asks `lawful_left()` right before its request
+    valid_for: timedelta | None = None
+    decided: float = field(default_factory=time.monotonic)
+
+    def lawful_left(self) -> timedelta | None:
+        """How long the send stays lawful from now (None: not asked for)."""
+        if self.valid_for is None:
+            return None
+        return self.valid_for - timedelta(seconds=max(0.0, time.monotonic() - self.decided))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -26,12 +26,16 @@ GSM7 = frozenset(
     "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXT = frozenset("^{}\\[~]|€\f")
+GSM7_ALL = GSM7 | GSM7_EXT
 
 
 def segments(text: str) -> tuple[str, int]:
     """('GSM-7' | 'UCS-2', parts): 160/153 septets per part, or 70/67 UTF-16 units."""
-    if all(ch in GSM7 or ch in GSM7_EXT for ch in text):
-        septets = len(text) + sum(ch in GSM7_EXT for ch in text)
+    chars = set(text)
+    if chars <= GSM7_ALL:
+        septets = len(text) + (
+            sum(text.count(ch) for ch in chars & GSM7_EXT) if chars & GSM7_EXT else 0
+        )
         return "GSM-7", 1 if septets <= 160 else math.ceil(septets / 153)
     units = len(text.encode("utf-16-le")) // 2
     return "UCS-2", 1 if units <= 70 else math.ceil(units / 67)
@@ -58,9 +62,9 @@ class TwilioSms:
         if sender is None:
             why = f"no Twilio sender for country {envelope.country!r}"
             raise SendError(why, sent_unknown=False)
-        args = self._args(envelope, sender)
         key = sender.messaging_service_sid or sender.from_ or ""
         self.pacer.wait(key, sender.messages_per_second)
+        args = self._args(envelope, sender)  # after the wait: the time left is as of now
         sid = twilio_common.request(
             lambda: self.client.messages.create(**args), envelope, channel="sms",
             invalid=INVALID_NUMBERS, opted_out=(OPTED_OUT,),
@@ -76,8 +80,9 @@ class TwilioSms:
             args["from_"] = sender.from_
         if self.settings.status_callback:
             args["status_callback"] = self.settings.status_callback
-        if envelope.valid_for is not None:
-            seconds = int(envelope.valid_for.total_seconds())
+        left = envelope.lawful_left()
+        if left is not None:
+            seconds = int(left.total_seconds())
             if seconds < 1:  # the window closes within the minute: not now
                 raise SendError("lawful window closing", sent_unknown=False, retry=True)
             args["validity_period"] = min(seconds, MAX_VALIDITY)

@@ -76,7 +76,8 @@ class TwilioVoice:
         if sender is None or not caller:
             why = f"no Twilio number to call from for country {envelope.country!r}"
             raise SendError(why, sent_unknown=False)
-        left = envelope.valid_for
+        self.pacer.wait(f"calls:{self.settings.account_sid}", self.settings.calls_per_second)
+        left = envelope.lawful_left()  # after the wait: as of the request
         if left is not None and left < MIN_CALL:  # the window closes too soon: not now
             raise SendError("lawful window closing", sent_unknown=False, retry=True)
         record = sender.record_calls
@@ -95,7 +96,6 @@ class TwilioVoice:
             "time_limit": MAX_CALL if left is None else min(MAX_CALL, int(left.total_seconds())),
             "record": record,
         }
-        self.pacer.wait(f"calls:{self.settings.account_sid}", self.settings.calls_per_second)
         sid = twilio_common.request(
             lambda: self.client.calls.create(**args), envelope, channel="call",
             invalid=INVALID_NUMBERS,

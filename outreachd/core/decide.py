@@ -47,6 +47,9 @@ class Facts:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Allow:
     facts: Facts
+    # how long the attempt stays lawful after the decision's instant, when asked for
+    # (decide(..., validity=...)): see allowed_for
+    valid_for: timedelta | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -105,6 +108,9 @@ def _lookback(rules: tuple[TimeRule, ...]) -> timedelta:
     return max(spans)
 
 
+STEP = timedelta(minutes=1)  # allowed_for's resolution
+
+
 class Policy:
     """The deployment's packs, collector, profile and calendars; memoises pack selection."""
 
@@ -161,8 +167,12 @@ def decide(
     attempt: Attempt,
     at: datetime,
     policy: Policy,
+    *,
+    validity: timedelta | None = None,
 ) -> Decision:
-    """Decide one candidate attempt at instant `at` (aware); pure: never reads the clock."""
+    """Decide one candidate attempt at instant `at` (aware); pure: never reads the clock.
+    With `validity` (a limit), an Allow also says how long, up to that limit, the attempt
+    stays lawful (allowed_for's answer, from the same bound rules)."""
     if at.tzinfo is None:
         raise ValueError("decide() needs an aware instant")
     at = at.astimezone(UTC)
@@ -183,11 +193,14 @@ def decide(
     failed = _ids(r.id for r in rules.static if static.violates(r, ctx))
     if failed:
         return Block(reasons=failed, facts=_facts(ctx, rules))
-    bound = [(r.id, b) for r in timed if (b := timing.bind(r, ctx)) is not None]
-    reasons = _ids(rule_id for rule_id, b in bound if not b.passes(at))
+    bound = [(r, b) for r in timed if (b := timing.bind(r, ctx)) is not None]
+    reasons = _ids(r.id for r, b in bound if not b.passes(at))
     if not reasons:
-        return Allow(facts=_facts(ctx, rules))
-    until = earliest(bound, at, ctx.horizon)
+        valid = None
+        if validity is not None:
+            valid = _open_for([b for r, b in bound if not _relaxes(r)], at, validity)
+        return Allow(facts=_facts(ctx, rules), valid_for=valid)
+    until = earliest([(r.id, b) for r, b in bound], at, ctx.horizon)
     if until is None:
         return Block(reasons=(NO_SLOT, *reasons), facts=_facts(ctx, rules))
     return Defer(until=until, reasons=reasons, facts=_facts(ctx, rules))
@@ -201,15 +214,17 @@ def allowed_for(
     policy: Policy,
     *,
     limit: timedelta = timedelta(hours=1),
-    step: timedelta = timedelta(minutes=1),
+    step: timedelta = STEP,
 ) -> timedelta:
     """How long after `at` every time rule keeps allowing the attempt: the largest whole
-    number of steps s <= limit such that every rule passes at each step up to at + s (zero
-    when one fails within the first step). `history` is without the attempt itself.
+    number of steps s <= limit such that every rule passes at every instant up to at + s
+    (zero when one fails within the first step). `history` is without the attempt itself.
 
     For a send that must not land after its lawful moment (Twilio ValidityPeriod): caps only
-    relax as time passes; windows, quiet hours and banned days are what close, and checking
-    every step finds them, at most one step early (never late). Pure: never reads the clock.
+    relax as time passes; windows, quiet hours and banned days are what close. Each bound rule
+    says until when it surely keeps passing (a span's end, a midnight, a clock jump), so only
+    those instants are checked; the answer is at most one step early, never late. Pure: never
+    reads the clock.
     """
     if at.tzinfo is None:
         raise ValueError("allowed_for() needs an aware instant")
@@ -229,13 +244,32 @@ def allowed_for(
     # scanned; a maximum that changes with the day type can tighten at midnight: scanned
     closing = [r for r in timed if not _relaxes(r)]
     bound = [b for r in closing if (b := timing.bind(r, ctx)) is not None]
-    passed = timedelta(0)
-    while passed + step <= limit:
-        t = at + passed + step
+    return _open_for(bound, at, limit, step)
+
+
+def _open_for(
+    bound: list[timing.Bound], at: datetime, limit: timedelta, step: timedelta = STEP
+) -> timedelta:
+    """allowed_for's answer from the bound rules that can close."""
+    failing = _first_failure(bound, at, at + limit, step)
+    steps = limit // step
+    if failing is not None:  # steps strictly before the failure pass
+        steps = min(steps, max(0, -((at - failing) // step) - 1))
+    return steps * step
+
+
+def _first_failure(
+    bound: list[timing.Bound], at: datetime, end: datetime, step: timedelta
+) -> datetime | None:
+    """The first instant in [at, end] at which a bound rule fails (None: none does). Each
+    bound says how long it surely keeps passing; only those instants are looked at."""
+    t = at
+    while True:
         if not all(b.passes(t) for b in bound):
-            break
-        passed += step
-    return passed
+            return t
+        if t >= end:
+            return None
+        t = min((timing.holds_until(b, t, end, step) for b in bound), default=end)
 
 
 def _relaxes(rule: TimeRule) -> bool:

@@ -8,7 +8,7 @@ reasons of all of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,6 +16,7 @@ from outreachd.core import decide as core
 from outreachd.core.model import Account, Attempt, Channel, Dialer, Event, TemplateMeta
 
 NO_CONTACT_POINT = "NO-CONTACT-POINT"
+VALIDITY_LIMIT = timedelta(hours=1)  # how far ahead a send's lawful time is looked at
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -44,11 +45,16 @@ def choose(
     *,
     at: datetime,
     policy: core.Policy,
+    validity: Container[Channel] = (),
 ) -> Choice:
-    """The option to use at or after `at`, with the decision that made it."""
+    """The option to use at or after `at`, with the decision that made it. An allowed
+    option on a channel in `validity` also says how long it stays lawful (up to an hour:
+    Allow.valid_for, see core.allowed_for)."""
     done: list[tuple[Option, core.Decision]] = []
     for option in options:  # lazily: options after the first allowed are never built
-        decision = core.decide(account, history, _attempt(option, debts), at, policy)
+        limit = VALIDITY_LIMIT if option.channel in validity else None
+        attempt = _attempt(option, debts)
+        decision = core.decide(account, history, attempt, at, policy, validity=limit)
         done.append((option, decision))
         if isinstance(decision, core.Allow):
             return Choice(option=option, decision=decision, considered=tuple(done))

@@ -57,6 +57,18 @@ class Bound(Protocol):
     def next_change(self, t: datetime) -> datetime | None: ...
 
 
+def holds_until(bound: Bound, t: datetime, until: datetime, step: timedelta) -> datetime:
+    """For a bound that passes at t: an instant in (t, until] before which it keeps passing
+    (it may or may not fail there; earlier is always safe). Bounds that cannot say are
+    looked at again one step later."""
+    method = getattr(bound, "holds_until", None)
+    found: datetime | None = method(t, until) if method is not None else t + step
+    return until if found is None or found > until else max(found, t + _TICK)
+
+
+_TICK = timedelta(microseconds=1)
+
+
 def applies(rule: TimeRule, attempt: Attempt, target: ContactPoint | None) -> bool:
     """True when `rule` looks at attempts of this shape; the history plays no part."""
     if not isinstance(rule, CapRule | CooldownRule | MinGapRule):
@@ -132,6 +144,27 @@ class WindowCheck:
         if later:
             best = min(later) if best is None else min(best, *later)
         return best
+
+    def holds_until(self, t: datetime, until: datetime) -> datetime | None:
+        """Passing at t, it keeps passing until a span's end, a local midnight (the day type
+        may change), a clock jump, or the end of the callback exception it relies on."""
+        ends: list[datetime] = []
+        inside = True
+        for tz in self.zones:
+            lt = t.astimezone(tz)
+            day = lt.date()
+            ends.append(localtime.start_of_day(day + ONE_DAY, tz))
+            span = self.span(day)
+            if isinstance(span, Span) and span.start <= lt.time() < span.end:
+                ends.append(localtime.first_instant_at_or_after(day, span.end, tz))
+            elif span is not True:
+                inside = False
+            jump = localtime.next_offset_change(t, min(*ends, until), tz)
+            if jump is not None:
+                ends.append(jump)
+        if not inside:  # passing by a callback exception: until it ends
+            ends += [b for a, b in self.exceptions if a <= t < b]
+        return min(ends)
 
     def _entry(self, t: datetime, tz: ZoneInfo) -> datetime | None:
         """The first instant after t at which the wall clock in `tz` enters an allowed span."""
@@ -227,6 +260,19 @@ class DesignatedCheck:
         end = max(ends) if ends else t + timedelta(minutes=1)
         return _or_clock_jump(t, end, self.ctx.primary, self.ctx)
 
+    def holds_until(self, t: datetime, until: datetime) -> datetime | None:
+        """Passing at t, it keeps passing until the next start of a window (or a jump)."""
+        tz, day = self.ctx.primary, self.ctx.day(t)
+        starts = []
+        for w in self.windows:
+            for d in (day, day + ONE_DAY):
+                start = localtime.first_instant_at_or_after(d, w.start, tz)
+                if start > t:
+                    starts.append(start)
+                    break
+        first = min(starts, default=until)
+        return _or_clock_jump(t, min(first, until), tz, self.ctx)
+
 
 def _bind_designated(ctx: Ctx) -> Bound | None:
     channel = cap_channel(ctx.attempt.channel)
@@ -251,6 +297,9 @@ class DayCheck:
         return self.ok(self.ctx.day(t))
 
     def next_change(self, t: datetime) -> datetime | None:
+        return self.ctx.midnight(self.ctx.day(t) + ONE_DAY)
+
+    def holds_until(self, t: datetime, until: datetime) -> datetime | None:
         return self.ctx.midnight(self.ctx.day(t) + ONE_DAY)
 
 
@@ -302,6 +351,9 @@ class PromiseCheck:
         if self.courtesy and t < self.courtesy_at:
             return self.courtesy_at
         return self.ctx.midnight(self.pay_by + ONE_DAY)
+
+    def holds_until(self, t: datetime, until: datetime) -> datetime | None:
+        return None  # passing on or after the promised day, it passes from then on
 
 
 def _bind_ptp(rule: PromiseToPayRule, ctx: Ctx) -> Bound | None:
@@ -523,6 +575,13 @@ class CapCheck:
             return None  # a cap of zero never passes
         bounds = [self._drop(leaving) for leaving in self._failing(t) if leaving is not None]
         return max(bounds) if bounds else None
+
+    def holds_until(self, t: datetime, until: datetime) -> datetime | None:
+        """Passing at t, nothing can fail before the next P-midnight but a new event (the
+        limit may change with the day type there); a fixed limit only relaxes."""
+        if self.rule.max_by_day_type is None and not self.exempt:
+            return None
+        return self.ctx.midnight(self.ctx.day(t) + ONE_DAY)
 
     def _drop(self, leaving: Ev) -> datetime:
         """When `leaving` is out of the window, so the count can fall below the limit."""

@@ -3,7 +3,7 @@ moment past the window's end. Hand rows, then decide() itself as the oracle at e
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import rules_kit as k
@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from rules_kit import LA, NY, PHX
 
 from outreachd.core import decide as core
-from outreachd.core.model import Account, Collector, CollectorType, Flags, Profile
+from outreachd.core.model import (
+    Account,
+    Collector,
+    CollectorType,
+    Flags,
+    InconvenientWindow,
+    Profile,
+)
 
 STEP, LIMIT = timedelta(minutes=1), timedelta(hours=1)
 NYB, CNB = k.us("NY", NY), k.cn()
@@ -74,3 +81,47 @@ def test_every_step_is_allowed_and_the_next_is_not(minutes: int, which: str) -> 
     assert isinstance(core.decide(account, (), SMS, at + span, pol), core.Allow)
     if span < LIMIT:
         assert not isinstance(core.decide(account, (), SMS, at + span + STEP, pol), core.Allow)
+
+
+BUSY_EVENINGS = Flags(  # the borrower said: not 12:00-12:45, and not after 19:10 (wraps)
+    inconvenient_windows=(
+        InconvenientWindow(start=time(12, 0), end=time(12, 45)),
+        InconvenientWindow(start=time(19, 10), end=time(7, 0)),
+    )
+)
+CASES = {
+    "ny": (NYB, Flags(), "legal", k.FDCPA),
+    "ny-best": (NYB, Flags(), "best_practice", k.FDCPA),
+    "ny-busy": (NYB, BUSY_EVENINGS, "legal", k.FDCPA),
+    "phx-la": (PHX_LA, Flags(), "legal", k.FDCPA),
+    "cn": (CNB, Flags(), "best_practice", CNL),
+}
+# around the 2026 US clock changes, China's Spring Festival and National Day, and any day
+AROUND = [datetime(2026, 3, 8, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC),
+          datetime(2026, 2, 16, tzinfo=UTC), datetime(2026, 9, 30, tzinfo=UTC), START]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    case=st.sampled_from(sorted(CASES)),
+    base=st.sampled_from(AROUND),
+    minutes=st.integers(0, 3 * 24 * 60),
+    seconds=st.integers(0, 59),
+)
+def test_the_answer_is_the_minute_by_minute_scan(
+    case: str, base: datetime, minutes: int, seconds: int
+) -> None:
+    """allowed_for looks only where a rule can close; decide() at every whole step up to
+    the limit (the obvious, slow way) must give the same answer."""
+    b, flags, profile, collector = CASES[case]
+    pol = policy(collector, profile)
+    account = Account(borrower=b, flags=flags)
+    at = base + timedelta(minutes=minutes, seconds=seconds)
+    if not isinstance(core.decide(account, (), SMS, at, pol), core.Allow):
+        return
+    scanned = timedelta(0)
+    while scanned < LIMIT and isinstance(
+        core.decide(account, (), SMS, at + scanned + STEP, pol), core.Allow
+    ):
+        scanned += STEP
+    assert core.allowed_for(account, (), SMS, at, pol) == scanned
