@@ -25,7 +25,8 @@ from twilio.rest import Client
 
 from outreachd import overlay
 from outreachd.channels.base import Envelope, SendError
-from outreachd.config import TwilioIn
+from outreachd.config import TwilioIn, TwilioSenderIn
+from outreachd.core.model import Country
 
 TWILIO = "https://api.twilio.com"
 RATE_LIMITED = 20429
@@ -47,6 +48,12 @@ class RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]
 def client(settings: TwilioIn, auth_token: str) -> Client:
     http = RebasedHttpClient(settings.api_base, settings.timeout_seconds)
     return Client(settings.account_sid, auth_token, http_client=http)
+
+
+def sender_for(settings: TwilioIn, country: str) -> TwilioSenderIn | None:
+    """The configured sender for borrowers of `country` (None: none is configured)."""
+    known = country in Country.__members__.values()
+    return settings.senders.get(Country(country)) if known else None
 
 
 class Pacer:

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from outreachd.channels import twilio_common
 from outreachd.channels.base import Envelope, Receipt, SendError
 from outreachd.config import TwilioIn, TwilioSenderIn
-from outreachd.core.model import Channel, Country, Outcome
+from outreachd.core.model import Channel, Outcome
 
 MAX_VALIDITY = 36_000  # seconds, Twilio's upper bound for ValidityPeriod
 OPTED_OUT, INVALID_NUMBERS = 21610, frozenset({21211, 21614})
@@ -57,8 +57,7 @@ class TwilioSms:
         return channel is Channel.SMS
 
     def send(self, envelope: Envelope) -> Receipt:
-        known = envelope.country in Country.__members__.values()
-        sender = self.settings.senders.get(Country(envelope.country)) if known else None
+        sender = twilio_common.sender_for(self.settings, envelope.country)
         if sender is None:
             why = f"no Twilio sender for country {envelope.country!r}"
             raise SendError(why, sent_unknown=False)

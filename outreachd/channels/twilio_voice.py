@@ -70,8 +70,7 @@ class TwilioVoice:
         return channel is Channel.CALL
 
     def send(self, envelope: Envelope) -> Receipt:
-        known = envelope.country in Country.__members__.values()
-        sender = self.settings.senders.get(Country(envelope.country)) if known else None
+        sender = twilio_common.sender_for(self.settings, envelope.country)
         caller = sender and (sender.call_from or sender.from_)
         if sender is None or not caller:
             why = f"no Twilio number to call from for country {envelope.country!r}"

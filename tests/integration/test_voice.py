@@ -173,9 +173,7 @@ def flags_of(ledger: Ledger, borrower: str) -> list[tuple[str, object]]:
     return [(f.name, f.value) for f in found.get(borrower, [])]
 
 
-def test_the_call_asks_twilio_for_detection_and_our_webhooks(
-    env: Env,
-) -> None:
+def test_the_call_asks_twilio_for_detection_and_our_webhooks(env: Env) -> None:
     """One call from the configured number, with answering-machine detection, our answer
     and status webhooks for that attempt, a time limit inside the lawful window, no
     recording in the US; it is recorded as a prerecorded-voice call of unknown outcome."""
@@ -200,9 +198,7 @@ def test_the_call_asks_twilio_for_detection_and_our_webhooks(
     assert AMOUNT not in script["greeting"] and AMOUNT not in (script["voicemail"] or "")
 
 
-def test_a_machine_gets_the_limited_content_voicemail_only(
-    env: Env,
-) -> None:
+def test_a_machine_gets_the_limited_content_voicemail_only(env: Env) -> None:
     r = env.rig([us_row(1)])
     (call,) = env.dial(r)
     twiml = call.answer(AnsweredBy="machine_end_beep")
@@ -213,9 +209,7 @@ def test_a_machine_gets_the_limited_content_voicemail_only(
     assert (row["status"], row["outcome"]) == ("delivered", "voicemail_lcm")
 
 
-def test_the_message_is_said_only_to_the_borrower_who_pressed_1(
-    env: Env,
-) -> None:
+def test_the_message_is_said_only_to_the_borrower_who_pressed_1(env: Env) -> None:
     r = env.rig([us_row(1)])
     (call,) = env.dial(r)
     greeting = call.answer(AnsweredBy="human")
@@ -232,9 +226,7 @@ def test_the_message_is_said_only_to_the_borrower_who_pressed_1(
     assert event(r)["outcome"] == "conversation"
 
 
-def test_someone_else_hears_nothing_about_the_debt_and_a_person_checks_the_number(
-    env: Env,
-) -> None:
+def test_someone_else_hears_nothing_about_the_debt_and_a_person_checks_the_number(env: Env) -> None:
     r = env.rig([us_row(1)])
     (call,) = env.dial(r)
     goodbye = call.press("2", gather_action(call.answer(AnsweredBy="human")))
@@ -245,9 +237,7 @@ def test_someone_else_hears_nothing_about_the_debt_and_a_person_checks_the_numbe
     assert kind == "third_party_answered" and "not the borrower" in reason
 
 
-def test_pressing_9_stops_calls_to_that_number(
-    env: Env,
-) -> None:
+def test_pressing_9_stops_calls_to_that_number(env: Env) -> None:
     """One confirmation and nothing else; the number's calls opted out and its TCPA consent
     revoked, so the next step does not call it."""
     r = env.rig([us_row(1)])
@@ -290,9 +280,7 @@ def test_how_the_call_ended_is_its_outcome(env: Env, ending: str) -> None:
     assert bool(flags_of(env.ledger, "US-0001")) is invalid
 
 
-def test_a_call_webhook_without_a_valid_signature_is_refused(
-    env: Env,
-) -> None:
+def test_a_call_webhook_without_a_valid_signature_is_refused(env: Env) -> None:
     r = env.rig([us_row(1)])
     (call,) = env.dial(r)
     status, body = call._post(call.form["Url"], {"AnsweredBy": "human"}, token="wrong")
@@ -302,9 +290,7 @@ def test_a_call_webhook_without_a_valid_signature_is_refused(
     assert status == 403 and event(r)["status"] == "sent"
 
 
-def test_twilio_answers_at_dial_time_have_their_fates(
-    env: Env,
-) -> None:
+def test_twilio_answers_at_dial_time_have_their_fates(env: Env) -> None:
     """An invalid number: failed and flagged; 429: nothing placed, retried; 500 or no answer:
     unknown (counted), and reconciliation later finds the call Twilio did take."""
     answers = ["21211", "20429", "500", "hangup"]
@@ -336,9 +322,7 @@ def test_twilio_answers_at_dial_time_have_their_fates(
     assert final["US-0004"] == ("delivered", "busy")
 
 
-def test_no_call_when_the_lawful_window_is_about_to_close(
-    env: Env,
-) -> None:
+def test_no_call_when_the_lawful_window_is_about_to_close(env: Env) -> None:
     """With less than MIN_CALL left before the window closes, the call is not placed: the
     step is retried (and then deferred to the next window)."""
     r = env.rig([us_row(1)])
@@ -349,9 +333,7 @@ def test_no_call_when_the_lawful_window_is_about_to_close(
     assert plan.reasons == (SEND_RETRY,) and plan.step == 0
 
 
-def test_a_prerecorded_call_to_a_mobile_needs_consent(
-    env: Env,
-) -> None:
+def test_a_prerecorded_call_to_a_mobile_needs_consent(env: Env) -> None:
     """The call is placed as a prerecorded (text-to-speech) call, so the TCPA's consent rule
     reads it: no consent on the mobile, no call."""
     row = us_row(1)
@@ -362,9 +344,7 @@ def test_a_prerecorded_call_to_a_mobile_needs_consent(
     assert plan.status == "blocked" and "TCPA-CONSENT-MOBILE" in plan.reasons
 
 
-def test_calls_are_recorded_where_configured(
-    env: Env,
-) -> None:
+def test_calls_are_recorded_where_configured(env: Env) -> None:
     r = env.rig([us_row(1)], record_calls=True)
     (call,) = env.dial(r)
     assert call.form["Record"] == "true"
