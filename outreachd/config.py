@@ -157,6 +157,7 @@ class ConfigIn(_Strict):
     source: SourceIn | None = None
     channels: ChannelsIn = ChannelsIn()
     templates: str = "../templates"  # relative to the config file
+    lint: str | None = None  # the content lint lists (relative); None: the packaged defaults
     company: dict[model.Country, CompanyIn] = {}
     cadence: CadenceIn = CadenceIn()
     schedule: ScheduleIn = ScheduleIn()
@@ -184,6 +185,7 @@ class Config:
     route: dict[model.Channel, str]
     webhooks: WebhooksIn | None
     templates: Path
+    lint: Path | None
     company: dict[model.Country, CompanyIn]
     cadence: CadenceIn
     schedule: ScheduleIn
@@ -347,6 +349,7 @@ def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> 
         webhooks=raw.webhooks,
         route=dict(raw.channels.route),
         templates=(file.parent / raw.templates).resolve(),
+        lint=(file.parent / raw.lint).resolve() if raw.lint else None,
         company=dict(raw.company),
         cadence=raw.cadence,
         schedule=raw.schedule,

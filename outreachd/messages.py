@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Set
 
+from outreachd import lint, yamlio
 from outreachd.config import CompanyIn, Config
 from outreachd.core.model import Channel, Dialer, Email, Owner, Phone, PhoneKind
 from outreachd.core.planner import Option
@@ -84,18 +85,25 @@ _SAMPLE = {"given_name": "Maximiliano", "family_name": "Oyelaran-Whitfield"}
 
 
 def check_templates(cfg: Config, renderer: Renderer) -> list[str]:
-    """Problems that would stop a message from rendering, found before the daemon is ready:
-    a collector country without a company, a missing template, a missing variable."""
+    """Problems found before the daemon is ready: a collector country without a company, a
+    missing template, a missing variable, and the content lint (lint.py) of every template
+    of the collectors' locales."""
     problems = []
+    samples: dict[str, dict[str, object]] = {}
     for country in cfg.collectors:
         company = cfg.company.get(country)
         if company is None:
             problems.append(f"{cfg.file}: company.{country}: required for collectors.{country}")
             continue
         locale = LOCALES[country.value]
-        values = {**_SAMPLE, **_worst_case(company, locale)}
-        problems += _render_all(cfg, renderer, locale, values)
-    return problems
+        samples[locale] = {**_SAMPLE, **_worst_case(company, locale)}
+        problems += _render_all(cfg, renderer, locale, samples[locale])
+    try:
+        spec = lint.load(cfg.lint or lint.DEFAULT)
+    except yamlio.YamlError as exc:
+        return [*problems, str(exc)]
+    rendering = set(problems)  # a template that cannot render is reported once
+    return problems + [p for p in lint.check(renderer, spec, samples) if p not in rendering]
 
 
 def _worst_case(company: CompanyIn, locale: str) -> dict[str, object]:

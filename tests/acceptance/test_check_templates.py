@@ -45,3 +45,19 @@ def test_check_rejects_a_missing_template(tmp_path: Path) -> None:
     proc = run("check", "--config", str(cfg))
     assert proc.returncode == 1
     assert "zh-CN/email/first_reminder.txt.j2: missing" in proc.stderr
+
+
+def test_check_runs_the_content_lint_with_the_configured_lists(tmp_path: Path) -> None:
+    """The shipped lists pass the shipped templates; a deployment's own lint file (`lint:`)
+    that bans a word the en-US SMS uses makes check fail, naming the file and line."""
+    cfg = _deployment(tmp_path)
+    assert run("check", "--config", str(cfg)).returncode == 0
+    own = (REPO / "outreachd" / "data" / "lint.yaml").read_text(encoding="utf-8")
+    own = own.replace("banned: [blacklist,", "banned: [plan that fits, blacklist,", 1)
+    (tmp_path / "config" / "lint.yaml").write_text(own, encoding="utf-8")
+    text = cfg.read_text(encoding="utf-8")
+    cfg.write_text(text.replace("templates:", "lint: lint.yaml\ntemplates:", 1), encoding="utf-8")
+    proc = run("check", "--config", str(cfg))
+    assert proc.returncode == 1
+    sms = tmp_path / "templates" / "en-US" / "sms" / "first_reminder.txt.j2"
+    assert f"{sms}:9:1: banned phrase 'plan that fits'" in proc.stderr, proc.stderr

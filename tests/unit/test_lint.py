@@ -1,0 +1,169 @@
+"""The content lint, one planted bad template per rule: each is refused with its file and the
+line that holds the problem; the shipped templates pass."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from outreachd import lint, messages
+from outreachd.config import CompanyIn
+from outreachd.render import Renderer
+from tests.conftest import REPO
+
+SPEC = lint.load()
+COMPANIES = {
+    "en-US": CompanyIn(name="Acme Servicing", callback="1-800-555-0100", license="10012-99"),
+    "en-GB": CompanyIn(name="Acme Finance", callback="0800 555 0100"),
+    "zh-CN": CompanyIn(name="某某银行", callback="95555", signature="某某银行"),
+}
+VALUES = {loc: {**messages._SAMPLE, **messages._worst_case(c, loc)} for loc, c in COMPANIES.items()}
+
+
+def templates(tmp_path: Path) -> Path:
+    root = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", root)
+    return root
+
+
+def problems(root: Path) -> list[str]:
+    return lint.check(Renderer(root), SPEC, VALUES)
+
+
+def plant(root: Path, template_id: str, text: str) -> Path:
+    path = root / f"{template_id}.txt.j2"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+US_SMS = """{#- outreachd:
+class: collection
+channel: sms
+has_opt_out: true
+has_dc_disclosure: true
+variables: [given_name, company, amount]
+-#}
+"""
+
+
+def test_the_shipped_templates_pass(tmp_path: Path) -> None:
+    assert problems(templates(tmp_path)) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "says"),
+    [
+        # no opt-out statement in a US SMS
+        (
+            "Hi {{ given_name }}, {{ company }}, a debt collector: {{ amount }} is due.",
+            8,
+            "missing an opt-out statement (required for en-US sms)",
+        ),
+        # no debt-collector disclosure
+        (
+            "Hi {{ given_name }}, {{ company }} here: {{ amount }} is due. Reply STOP to opt out.",
+            8,
+            "missing the debt-collector disclosure",
+        ),
+        # a banned phrase, on the second line of the body
+        (
+            "Hi {{ given_name }}, {{ company }}, a debt collector.\nPay {{ amount }} or we call the"
+            " police. Reply STOP to opt out.",
+            9,
+            "banned phrase 'police'",
+        ),
+        # a lawsuit mentioned without declaring it
+        (
+            "{{ company }}, a debt collector: pay {{ amount }} or face a lawsuit. Reply STOP to opt"
+            " out.",
+            8,
+            "mentions a lawsuit ('lawsuit') but does not declare threatens_suit",
+        ),
+        # three segments with worst-case values (budget 2)
+        (
+            "{{ company }}, a debt collector. "
+            + "We are here to help you. " * 12
+            + "Reply STOP to opt out.",
+            8,
+            "3 GSM-7 segments",
+        ),
+    ],
+    ids=["no-opt-out", "no-disclosure", "banned", "suit", "segments"],
+)
+def test_a_bad_us_sms_is_refused_at_its_line(
+    tmp_path: Path, body: str, line: int, says: str
+) -> None:
+    root = templates(tmp_path)
+    path = plant(root, "en-US/sms/first_reminder", US_SMS + body + "\n")
+    (problem,) = problems(root)
+    assert problem.startswith(f"{path}:{line}:1: "), problem
+    assert says in problem
+
+
+def test_a_declared_fact_the_text_does_not_bear_out(tmp_path: Path) -> None:
+    """en-GB does not require an opt-out statement, but a template that says it has one must."""
+    root = templates(tmp_path)
+    path = plant(
+        root,
+        "en-GB/sms/first_reminder",
+        """{#- outreachd:
+class: collection
+channel: sms
+has_opt_out: true
+-#}
+Hi {{ given_name }}, {{ company }} here. Call {{ callback }}.
+""",
+    )
+    (problem,) = problems(root)
+    assert problem.startswith(f"{path}:4:1: ") and "declares has_opt_out: true" in problem
+
+
+def test_a_china_sms_needs_its_signature_and_one_segment(tmp_path: Path) -> None:
+    root = templates(tmp_path)
+    head = "{#- outreachd:\nclass: collection\nchannel: sms\n-#}\n"
+    path = plant(root, "zh-CN/sms/first_reminder", head + "尊敬的客户您好，请致电{{ hotline }}。\n")
+    (problem,) = problems(root)
+    assert problem.startswith(f"{path}:5:1: ") and "【signature】" in problem
+    long = (
+        "【{{ signature }}】尊敬的客户您好，"
+        + "我们愿意和您一起想办法，" * 5
+        + "请致电{{ hotline }}。\n"
+    )
+    plant(root, "zh-CN/sms/first_reminder", head + long)
+    (problem,) = problems(root)
+    assert "UCS-2 segments" in problem and "the budget is 1" in problem
+
+
+def test_a_call_that_names_the_debt_before_anyone_is_identified(tmp_path: Path) -> None:
+    """The greeting and the voicemail are heard by whoever answers: no debt in either."""
+    root = templates(tmp_path)
+    source = (root / "en-US/call/first_reminder.txt.j2").read_text(encoding="utf-8")
+    bad = source.replace(
+        'voicemail: "Hello, this message is for', 'voicemail: "About your debt: this is for'
+    )
+    assert bad != source
+    path = plant(root, "en-US/call/first_reminder", bad)
+    (problem,) = problems(root)
+    line = 1 + bad.splitlines().index(
+        next(x for x in bad.splitlines() if x.startswith("voicemail:"))
+    )
+    assert problem.startswith(f"{path}:{line}:1: ") and "the voicemail says 'debt'" in problem
+
+
+def test_a_final_notice_may_mention_a_suit_when_it_says_so(tmp_path: Path) -> None:
+    root = templates(tmp_path)
+    plant(root, "en-US/sms/final_notice", US_SMS.replace("variables", "threatens_suit: true\n"
+          "variables") + "{{ company }}, a debt collector: we may take legal action about "
+          "{{ amount }}. Reply STOP to opt out.\n")  # fmt: skip
+    assert problems(root) == []
+
+
+def test_words_count_only_whole() -> None:
+    assert lint.find("you need not feel ashamed", "shame") == -1
+    assert lint.find("Acme Collections", "collect") == -1
+    assert lint.find("we collect", "collect") == 3
+    assert lint.find("欠款", "欠") == 0
+    assert lint.find("owe $5", "$") == 4
