@@ -42,6 +42,7 @@ class TickStats:
     failed: int = 0
     unknown: int = 0
     errors: int = 0
+    lost: int = 0  # plans whose lease expired and another instance took (not handled here)
     by_reason: dict[str, int] = field(default_factory=dict)
 
 
@@ -98,8 +99,19 @@ class Dispatcher:
         are released; a decided chunk is always sent (its attempts are reserved)."""
         sched = self.config.schedule
         lease = timedelta(seconds=sched.lease_seconds)
-        stats = TickStats()
         plans = self.ledger.claim_due(now, self.owner, lease, sched.batch)
+        return self.handle(plans, now, stopping, clock)
+
+    def handle(
+        self,
+        plans: list[store.Plan],
+        now: datetime,
+        stopping: Callable[[], bool] = lambda: False,
+        clock: Callable[[], datetime] | None = None,
+    ) -> TickStats:
+        """Decide, send and record plans this dispatcher claimed (see tick). A plan whose
+        lease another instance took over meanwhile is left alone (counted as `lost`)."""
+        stats = TickStats()
         stats.claimed = len(plans)
         for start in range(0, len(plans), CHUNK):
             if stopping():
@@ -126,6 +138,12 @@ class Dispatcher:
         saved: list[store.Plan] = []
         out = _Out(now=now, stats=stats)
         with self.ledger.borrowers_txn(borrowers) as txn:
+            held = txn.still_held((p.account_id for p in chunk), self.owner)
+            if len(held) < len(chunk):  # fenced: another instance leases those now
+                lost = [p for p in chunk if p.account_id not in held]
+                stats.lost += len(lost)
+                out.logs.extend(("plan_lease_lost", _lease_lost(p, now)) for p in lost)
+                chunk = [p for p in chunk if p.account_id in held]
             histories = txn.histories(now - self.config.lookback)
             learned = txn.flags(overlay.DECIDING)
             for plan in chunk:
@@ -151,7 +169,8 @@ class Dispatcher:
             txn.save_calls((script(s.attempt.id, s.message) for s in sends if _is_call(s)), now)
             txn.save_plans(saved, release_owner=self.owner)
         for name, fields_ in out.logs:  # only what was committed is logged
-            (self.log.warning if name == "dispatch_error" else self.log.info)(name, **fields_)
+            warn = name in ("dispatch_error", "plan_lease_lost")
+            (self.log.warning if warn else self.log.info)(name, **fields_)
         return sends
 
     def _one(
@@ -344,6 +363,11 @@ def _fate(
 
 def _describe(exc: Exception) -> str:
     return str(exc) if isinstance(exc, SendError) else f"{type(exc).__name__}: {exc}"
+
+
+def _lease_lost(plan: store.Plan, now: datetime) -> dict[str, object]:
+    return {"account_id": plan.account_id, "borrower_id": plan.borrower_id,
+            "at": now.isoformat()}  # fmt: skip
 
 
 def _error(plan: store.Plan, exc: Exception, now: datetime) -> dict[str, object]:

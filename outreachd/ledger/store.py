@@ -305,6 +305,22 @@ class BorrowerTxn:
                 out.setdefault(row[0], []).append(event)
         return out
 
+    def still_held(self, account_ids: Iterable[str], owner: str) -> set[str]:
+        """Which of these plans `owner` still leases, locked (FOR UPDATE on PostgreSQL; the
+        SQLite write transaction is exclusive) until this transaction ends: a lease that
+        expired and was claimed by another instance is theirs now, and the stale copy must
+        not be decided or saved (fencing)."""
+        wanted = list(dict.fromkeys(account_ids))
+        if not wanted:
+            return set()
+        query = (
+            select(plans.c.account_id)
+            .where(plans.c.account_id.in_(wanted), plans.c.lease_owner == owner)
+            .with_for_update()
+        )
+        with schema.translate():
+            return set(self._conn.execute(query).scalars())
+
     def reserve(self, attempt: Attempt, now: datetime) -> None:
         """Insert the attempt as 'sending' (outcome 'unknown'); it counts from this moment."""
         self.reserve_many([attempt], now)

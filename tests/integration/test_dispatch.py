@@ -94,10 +94,10 @@ class Rig:
     cfg: config.Config
     log: Log
 
-    def dispatcher(self, channel: Any) -> Dispatcher:
+    def dispatcher(self, channel: Any, owner: str = "test-owner") -> Dispatcher:
         return Dispatcher(
             ledger=self.ledger, config=self.cfg, renderer=Renderer(self.cfg.templates),
-            channel=channel, owner="test-owner", log=self.log,
+            channel=channel, owner=owner, log=self.log,
         )  # fmt: skip
 
     def events(self) -> list[dict[str, Any]]:
@@ -302,3 +302,25 @@ def test_what_the_ledger_learned_shapes_the_next_decision(ledger: Ledger, tmp_pa
     assert stats.blocked == 1
     plan = ledger.plan("CN-0002-1")
     assert plan is not None and plan.status == "blocked" and "CN-DISPUTE" in plan.reasons
+
+
+def test_a_plan_whose_lease_another_instance_took_is_not_handled_twice(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """Instance A claims a plan and stalls past its lease; B claims it and sends the step. When
+    A comes back with its stale copy, the lease is no longer A's: A decides, sends and saves
+    nothing for it (fencing), so the step is not sent twice and B's plan stands."""
+    r = rig(ledger, tmp_path, [cn_row(1, 1)], batch=50)
+    lease = timedelta(seconds=r.cfg.schedule.lease_seconds)
+    stale = ledger.claim_due(NOW, "instance-a", lease, 50)
+    assert [p.account_id for p in stale] == ["CN-0001-1"]
+    later = NOW + lease + timedelta(seconds=1)
+    b_sent, a_sent = Recorder(), Recorder()
+    assert r.dispatcher(b_sent, owner="instance-b").tick(later).sent == 1
+    after_b = ledger.plan("CN-0001-1")
+    stats = r.dispatcher(a_sent, owner="instance-a").handle(stale, later)
+    assert (stats.claimed, stats.lost, stats.sent, stats.deferred, stats.blocked) == (1, 1, 0, 0, 0)
+    assert a_sent.sent == [] and len(b_sent.sent) == 1
+    assert ledger.plan("CN-0001-1") == after_b and len(r.events()) == 1
+    (line,) = r.log.named("plan_lease_lost")
+    assert line["account_id"] == "CN-0001-1"
