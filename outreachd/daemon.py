@@ -37,6 +37,7 @@ class Daemon:
         self.watchdog = systemd.watchdog_interval()
         self._last_ping = 0.0
         self.webhooks: WebhookServer | None = None
+        self._was_leading: bool | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -198,6 +199,8 @@ class Daemon:
             return
         started = time.monotonic()
         try:
+            if not self._leading(services.ledger):
+                return
             stats = sweep(
                 source=services.source, ledger=services.ledger, now=clock.now(), log=self.log
             )
@@ -215,6 +218,15 @@ class Daemon:
             planned=stats.planned,
             retired=stats.retired,
         )
+
+    def _leading(self, ledger: Ledger) -> bool:
+        """Whether this instance leads the sweep now (one leader per PostgreSQL ledger; the
+        others only dispatch), logging each change of mind."""
+        leading = ledger.lead()
+        if leading != self._was_leading:
+            self.log.info("sweep_leadership", leading=leading, owner=self.owner)
+            self._was_leading = leading
+        return leading
 
     def _dispatch(self) -> None:
         services = self.services

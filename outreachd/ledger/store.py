@@ -29,9 +29,11 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     type_coerce,
     update,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import Text
 
@@ -393,6 +395,7 @@ class Ledger:
         with schema.translate():
             self._engine = schema.create_ledger_engine(url)
         self._dialect = self._engine.dialect.name
+        self._leader: Connection | None = None  # PostgreSQL: the session holding the lead
 
     def migrate(self) -> int:
         """Bring the schema up to date (idempotent, safe to run concurrently); its version."""
@@ -403,7 +406,62 @@ class Ledger:
                 raise LedgerError(str(exc)) from exc
 
     def close(self) -> None:
+        self.resign()
         self._engine.dispose()
+
+    def lead(self) -> bool:
+        """Whether this instance leads the sweep (one leader among the instances sharing a
+        PostgreSQL ledger): a session-level advisory lock held on a dedicated connection for
+        as long as the instance lives. When the leader dies its session ends, the lock is
+        free, and the next instance to ask takes it. A lost connection loses the lead; it
+        is asked for again next time. SQLite serves one instance: always the leader.
+        Session locks need a real session: not through PgBouncer in transaction pooling."""
+        if self._dialect != "postgresql":
+            return True
+        if self._leader is not None:
+            try:
+                self._leader.execute(select(1))
+                self._leader.commit()  # never left idle in a transaction
+                return True
+            except SQLAlchemyError:
+                self._drop_leader()
+        try:
+            conn = self._engine.connect()
+        except SQLAlchemyError as exc:
+            raise LedgerError(f"ledger database error: {exc}") from exc
+        try:
+            query = text("SELECT pg_try_advisory_lock(:k)")
+            got = bool(conn.execute(query, {"k": schema.SWEEP_LOCK}).scalar())
+            conn.commit()
+        except SQLAlchemyError as exc:
+            conn.invalidate()
+            conn.close()
+            raise LedgerError(f"ledger database error: {exc}") from exc
+        if got:
+            self._leader = conn
+        else:
+            conn.close()
+        return got
+
+    def resign(self) -> None:
+        """Give up the sweep lead (stopping: another instance takes it at once)."""
+        if self._leader is None:
+            return
+        try:
+            self._leader.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": schema.SWEEP_LOCK})
+            self._leader.commit()
+        except SQLAlchemyError:
+            pass  # the session is gone, and its lock with it
+        self._drop_leader()
+
+    def _drop_leader(self) -> None:
+        conn, self._leader = self._leader, None
+        if conn is not None:
+            try:
+                conn.invalidate()  # never back to the pool: it may still hold the lock
+                conn.close()
+            except SQLAlchemyError:
+                pass
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import drop_ledger, make_ledger
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.pool import NullPool
 
 from outreachd.core.model import (
@@ -490,3 +490,37 @@ def test_unreachable_database_is_a_ledger_error(ledger_kind: str, tmp_path: Path
             ledger.due_account_ids(NOW, 10)
     finally:
         ledger.close()
+
+
+def test_one_instance_leads_the_sweep(
+    ledger: Ledger, another_ledger: Callable[[], Ledger], ledger_kind: str
+) -> None:
+    """PostgreSQL: the first instance to ask leads; the others do not, until it resigns (or
+    its session dies), and then the next to ask leads. SQLite serves one instance: it leads."""
+    other = another_ledger()
+    assert ledger.lead() is True
+    if ledger_kind == "sqlite":
+        assert other.lead() is True
+        return
+    assert other.lead() is False
+    assert ledger.lead() is True  # still, and asking again changes nothing
+    ledger.resign()
+    assert other.lead() is True
+    assert ledger.lead() is False
+
+
+def test_a_leader_whose_session_dies_loses_the_lead(
+    ledger: Ledger, another_ledger: Callable[[], Ledger], ledger_kind: str
+) -> None:
+    if ledger_kind == "sqlite":
+        pytest.skip("one instance per SQLite ledger")
+    other = another_ledger()
+    assert ledger.lead() is True
+    assert ledger._leader is not None
+    pid = ledger._leader.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    ledger._leader.commit()
+    with other._engine.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        conn.commit()
+    assert other.lead() is True  # the lock died with the session
+    assert ledger.lead() is False  # it notices, and asks again, too late
