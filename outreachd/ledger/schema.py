@@ -47,7 +47,7 @@ from outreachd.errors import OutreachError
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
 MIGRATION_LOCK = 0x6F75747265616368  # "outreach": the advisory-lock key guarding migrate()
-SWEEP_LOCK = 0x6F75747377656570  # "outsweep": held by the instance that leads the sweep
+SWEEP_LOCK = "outreachd-sweep"  # held (with the schema's name) by the sweep's leader
 SQLITE_BUSY_TIMEOUT_MS = 5000
 WRITE = "ledger_write"  # execution option: this transaction will write (SQLite: BEGIN IMMEDIATE)
 JSON_COLUMNS = frozenset({"debts", "rule_ids", "packs", "reasons", "value", "classes"})

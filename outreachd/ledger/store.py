@@ -165,6 +165,9 @@ _STAGE_AFTER: dict[str | None, frozenset[str]] = {
     Outcome.VOICEMAIL_NO_MESSAGE: frozenset({Outcome.VOICEMAIL_LCM}),
 }
 _CALL_OPEN = ("sending", "unknown", "sent")  # a call whose end the ledger has not recorded
+# the sweep lock's key: advisory locks are per database, so it is per schema too (two
+# deployments in one database, each in its own schema, each have their own leader)
+_SWEEP_KEY = "hashtextextended(:k || ':' || current_schema(), 0)"
 
 
 class Recorded(NamedTuple):
@@ -430,7 +433,7 @@ class Ledger:
         except SQLAlchemyError as exc:
             raise LedgerError(f"ledger database error: {exc}") from exc
         try:
-            query = text("SELECT pg_try_advisory_lock(:k)")
+            query = text(f"SELECT pg_try_advisory_lock({_SWEEP_KEY})")
             got = bool(conn.execute(query, {"k": schema.SWEEP_LOCK}).scalar())
             conn.commit()
         except SQLAlchemyError as exc:
@@ -448,7 +451,8 @@ class Ledger:
         if self._leader is None:
             return
         try:
-            self._leader.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": schema.SWEEP_LOCK})
+            unlock = text(f"SELECT pg_advisory_unlock({_SWEEP_KEY})")
+            self._leader.execute(unlock, {"k": schema.SWEEP_LOCK})
             self._leader.commit()
         except SQLAlchemyError:
             pass  # the session is gone, and its lock with it

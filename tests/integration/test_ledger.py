@@ -524,3 +524,18 @@ def test_a_leader_whose_session_dies_loses_the_lead(
         conn.commit()
     assert other.lead() is True  # the lock died with the session
     assert ledger.lead() is False  # it notices, and asks again, too late
+
+
+def test_each_schema_has_its_own_sweep_leader(
+    ledger: Ledger, ledger_kind: str, tmp_path: Path
+) -> None:
+    """Two deployments in one PostgreSQL database, each in its own schema, each lead their own
+    sweep (advisory locks are per database, so the key names the schema)."""
+    if ledger_kind == "sqlite":
+        pytest.skip("one instance per SQLite ledger")
+    elsewhere = make_ledger("postgresql", tmp_path / "other")
+    try:
+        assert ledger.lead() is True
+        assert elsewhere.lead() is True
+    finally:
+        drop_ledger(elsewhere)
