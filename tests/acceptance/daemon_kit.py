@@ -83,10 +83,28 @@ class Deployment:
 
 
 @dataclass
+class Instance:
+    """One of several daemons sharing a ledger: its own directory, config and state."""
+
+    root: Path
+    config: Path
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "state" / "outbox.jsonl"
+
+    def outbox_lines(self) -> list[dict[str, object]]:
+        if not self.outbox.exists():
+            return []
+        return [json.loads(line) for line in self.outbox.read_text().splitlines() if line]
+
+
+@dataclass
 class Daemon:
     """One `outreachd run` process, its notifications and its log lines."""
 
-    deployment: Deployment
+    deployment: Deployment | Instance
+    clock_start: str = CLOCK_START
     proc: subprocess.Popen[str] = field(init=False)
     sock: socket.socket = field(init=False)
     logs: list[dict[str, object]] = field(default_factory=list)
@@ -97,7 +115,7 @@ class Daemon:
         path.unlink(missing_ok=True)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(path))
-        env = {**os.environ, "NOTIFY_SOCKET": str(path), "OUTREACHD_CLOCK_START": CLOCK_START}
+        env = {**os.environ, "NOTIFY_SOCKET": str(path), "OUTREACHD_CLOCK_START": self.clock_start}
         env.pop("STATE_DIRECTORY", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "outreachd.cli", "run", "--config",
