@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
+import random
 import re
 import shutil
 import socket
@@ -156,6 +157,37 @@ def test_each_twilio_answer_has_its_fate(
     retried = [p for p in ledger.plans() if p.reasons == (SEND_RETRY,)]
     assert [p.borrower_id for p in retried] == ["US-0005"]
     assert collections.Counter(p.step for p in ledger.plans()) == {1: 7, 0: 1}
+
+
+def test_provider_faults_on_a_fifth_of_requests_end_settled_and_never_twice(
+    ledger: Ledger, tmp_path: Path, fake: twilio_fake.FakeTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fifth of the first requests fail (429, 500, too slow, connection dropped), at random;
+    after the retry tick and a reconciliation pass every attempt is sent or failed, none is
+    left unknown, the rate-limited ones went out on their retry, and Twilio holds at most one
+    message per borrower: nothing was sent twice."""
+    rng = random.Random(20)
+    numbers = list(range(1, 61))
+    faulty = rng.sample(numbers, 12)
+    fake.first = {
+        number(n): ("20429", "500", "slow", "hangup")[i % 4] for i, n in enumerate(faulty)
+    }
+    fake.clock = lambda: MIDDAY + timedelta(seconds=1)
+    r = twilio_rig(ledger, tmp_path, fake.url, [us_row(n) for n in numbers])
+    first = [tick(r, monkeypatch), tick(r, monkeypatch)]  # a batch is 50 plans
+    totals = [sum(getattr(t, k) for t in first) for k in ("claimed", "sent", "failed", "unknown")]
+    assert totals == [60, 48, 3, 9]  # 429: failed, retried
+    fake.clock = lambda: MIDDAY + timedelta(minutes=6, seconds=1)
+    retry = tick(r, monkeypatch, MIDDAY + timedelta(minutes=6))
+    assert (retry.claimed, retry.sent) == (3, 3)
+    providers = wiring.build(r.cfg, owner="t", log=r.log, ledger=ledger).reconcilers
+    stats = reconcile(ledger=ledger, providers=providers, now=MIDDAY + timedelta(minutes=30),
+                      log=r.log)  # fmt: skip
+    assert (stats.found_sent, stats.found_not_sent, stats.ambiguous) == (6, 3, 0)
+    statuses = collections.Counter(e["status"] for e in r.events())
+    assert statuses == {"sent": 57, "failed": 6}  # 3 rate-limited then sent, 3 never taken
+    held = collections.Counter(m["to"] for m in fake.messages.values())
+    assert max(held.values()) == 1 and len(held) == 57
 
 
 def test_no_twilio_at_all_is_nothing_sent_and_a_retry(

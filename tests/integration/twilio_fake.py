@@ -31,6 +31,7 @@ TOOK = ("ok", "slow", "hangup")  # answers after which Twilio holds the message
 class FakeTwilio:
     def __init__(self) -> None:
         self.script: dict[str, str] = {}  # To -> "ok" | an ERRORS key | "slow" | "hangup"
+        self.first: dict[str, str] = {}  # To -> the answer to its first request only
         self.requests: list[dict[str, str]] = []
         self.messages: dict[str, dict[str, Any]] = {}  # SID -> what Twilio holds
         self.calls: dict[str, dict[str, Any]] = {}  # SID -> the call Twilio holds
@@ -46,7 +47,8 @@ class FakeTwilio:
     def create(self, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
         """The answer to a POST (None: hang up without one)."""
         self.requests.append(form)
-        answer = self.script.get(form.get("To", ""), "ok")
+        to = form.get("To", "")
+        answer = self.first.pop(to, None) or self.script.get(to, "ok")
         call = path.endswith("/Calls.json")
         sid = ("CA" if call else "SM") + uuid.uuid4().hex
         if answer in TOOK:
