@@ -82,9 +82,20 @@ class Daemon:
             if self.webhooks is not None:
                 self.webhooks.stop()
             assert self.services is not None
+            self._flush_outcomes(self.services.ledger)
             self.services.ledger.close()
             self.log.info("daemon_stopped")
         return 0
+
+    def _flush_outcomes(self, ledger: Ledger) -> None:
+        """Stopping with outcomes the ledger could not take: one last try; else their rows
+        stay `sending` (counted) and become `unknown` at the next start, for reconciliation."""
+        if not ledger.unrecorded:
+            return
+        try:
+            ledger.flush_unrecorded()
+        except OutreachError as exc:
+            self.log.error("outcomes_unrecorded", batches=ledger.unrecorded, error=str(exc))
 
     def _webhooks(self, cfg: config.Config) -> WebhookServer:
         assert cfg.webhooks is not None

@@ -99,6 +99,8 @@ class Dispatcher:
         are released; a decided chunk is always sent (its attempts are reserved)."""
         sched = self.config.schedule
         lease = timedelta(seconds=sched.lease_seconds)
+        if self.ledger.unrecorded:  # outcomes of an earlier tick first; LedgerError: not yet
+            self.log.info("outcomes_recorded_late", batches=self.ledger.flush_unrecorded())
         plans = self.ledger.claim_due(now, self.owner, lease, sched.batch)
         return self.handle(plans, now, stopping, clock)
 

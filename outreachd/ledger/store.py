@@ -11,6 +11,7 @@ import contextlib
 import functools
 import heapq
 import json
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -399,6 +400,10 @@ class Ledger:
             self._engine = schema.create_ledger_engine(url)
         self._dialect = self._engine.dialect.name
         self._leader: Connection | None = None  # PostgreSQL: the session holding the lead
+        # outcome batches a failed write left in memory (see flush_unrecorded)
+        self._unrecorded: list[tuple[dict[str, list[dict[str, object]]], list[Any], list[Any]]]
+        self._unrecorded = []
+        self._unrecorded_lock = threading.Lock()
 
     def migrate(self) -> int:
         """Bring the schema up to date (idempotent, safe to run concurrently); its version."""
@@ -701,13 +706,34 @@ class Ledger:
         flag_rows = [_flag_row(flag, _required(now)) for flag in raise_flags]
         if not (by_status or plan_rows or flag_rows):
             return
-        with self._write() as conn:
-            for status, rows in by_status.items():
-                conn.execute(_record_stmt(status), rows)
-            if plan_rows:
-                conn.execute(_plan_upsert(self._dialect), plan_rows)
-            if flag_rows:
-                conn.execute(insert(flags), flag_rows)
+        with self._unrecorded_lock:
+            self._unrecorded.append((by_status, plan_rows, flag_rows))
+        self.flush_unrecorded()
+
+    def flush_unrecorded(self) -> int:
+        """Write the outcomes still held in memory because the ledger could not be written
+        when they came (the messages went out; their rows stay counted as `sending` until
+        then), oldest first; how many batches were written. LedgerError while the ledger is
+        still unreachable (the rest stay held). Writing late never moves an attempt back."""
+        written = 0
+        with self._unrecorded_lock:
+            while self._unrecorded:
+                by_status, plan_rows, flag_rows = self._unrecorded[0]
+                with self._write() as conn:
+                    for status, rows in by_status.items():
+                        conn.execute(_record_stmt(status), rows)
+                    if plan_rows:
+                        conn.execute(_plan_upsert(self._dialect), plan_rows)
+                    if flag_rows:
+                        conn.execute(insert(flags), flag_rows)
+                self._unrecorded.pop(0)
+                written += 1
+        return written
+
+    @property
+    def unrecorded(self) -> int:
+        """How many outcome batches wait for the ledger to come back."""
+        return len(self._unrecorded)
 
     def record_provider(
         self, provider_id: str, status: str, outcome: str, at: datetime

@@ -7,7 +7,9 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from outreachd.channels.outbox import Outbox
 from outreachd.core.model import Outcome
 from outreachd.dispatch import DISPATCH_ERROR, RETRY_AFTER_ERROR, Dispatcher, TickStats
 from outreachd.ledger import schema
+from outreachd.ledger.schema import LedgerError
 from outreachd.ledger.store import Ledger
 from outreachd.render import Renderer
 from outreachd.sources.jsonl import JsonlSource
@@ -324,3 +327,46 @@ def test_a_plan_whose_lease_another_instance_took_is_not_handled_twice(
     assert ledger.plan("CN-0001-1") == after_b and len(r.events()) == 1
     (line,) = r.log.named("plan_lease_lost")
     assert line["account_id"] == "CN-0001-1"
+
+
+def test_outcomes_the_ledger_could_not_take_are_recorded_when_it_returns(
+    ledger: Ledger, tmp_path: Path, ledger_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger goes away while a chunk is out (SQLite: another process holds the write
+    lock; PostgreSQL: the connection fails). The tick fails after sending; the attempts stay
+    `sending` (counted), nothing is re-sent, and the next tick, once the ledger is back,
+    records the outcomes first."""
+    r = rig(ledger, tmp_path, [cn_row(b, 1) for b in (1, 2, 3)], batch=50)
+    held: list[sqlite3.Connection] = []
+
+    def ledger_goes_away(envelope: Envelope) -> None:
+        if held or (ledger_kind == "postgresql" and ledger.__dict__.get("_write")):
+            return
+        if ledger_kind == "sqlite":
+            conn = sqlite3.connect(ledger.url.removeprefix("sqlite:///"), timeout=0)
+            conn.execute("BEGIN EXCLUSIVE")
+            held.append(conn)
+        else:
+            monkeypatch.setattr(ledger, "_write", _failing)
+
+    channel = Recorder(fail=ledger_goes_away)
+    with pytest.raises(LedgerError):
+        r.dispatcher(channel).tick(NOW)
+    assert len(channel.sent) == 3 and ledger.unrecorded == 1
+    for conn in held:
+        conn.rollback()
+        conn.close()
+    monkeypatch.undo()
+    assert collections.Counter(e["status"] for e in r.events()) == {"sending": 3}
+    stats = r.dispatcher(channel).tick(NOW + timedelta(minutes=1))
+    assert stats.claimed == 0 and ledger.unrecorded == 0
+    assert collections.Counter(e["status"] for e in r.events()) == {"sent": 3}
+    assert len(channel.sent) == 3  # nothing sent twice
+    (line,) = r.log.named("outcomes_recorded_late")
+    assert line["batches"] == 1
+
+
+@contextmanager
+def _failing(*locks: str) -> Iterator[Any]:
+    raise LedgerError("ledger database error: connection lost (test)")
+    yield  # pragma: no cover
