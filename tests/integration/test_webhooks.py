@@ -17,6 +17,8 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from outreachd import replies
@@ -352,3 +354,38 @@ def test_check_needs_the_twilio_token_when_webhooks_are_on(tmp_path: Path) -> No
     ok = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, check=False)
     assert ok.returncode == 0, ok.stderr
     assert "token-not-printed" not in ok.stdout + ok.stderr
+
+
+FORM_KEYS = ["MessageSid", "MessageStatus", "ErrorCode", "From", "To", "Body", "CallSid",
+             "CallStatus", "AnsweredBy", "Digits", "SipResponseCode", "x"]  # fmt: skip
+PATHS = [STATUS_PATH, SMS_PATH, "/twilio/voice/answer?attempt=a1",
+         "/twilio/voice/confirm?attempt=a1", "/twilio/voice/status?attempt=a1",
+         "/twilio/voice/answer", "/nowhere"]  # fmt: skip
+FUZZED = st.tuples(
+    st.sampled_from(PATHS),
+    st.dictionaries(st.sampled_from(FORM_KEYS), st.text(max_size=30), max_size=6),
+    st.none() | st.binary(max_size=80),
+    st.booleans(),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(case=FUZZED)
+def test_fuzzed_callbacks_never_crash_the_server(
+    hooks: tuple[WebhookServer, Log], case: tuple[str, dict[str, str], bytes | None, bool]
+) -> None:
+    """Any form (signed or not) or any raw body, to any endpoint: an answer below 500, and
+    the server still answers /healthz."""
+    server, _ = hooks
+    path, form, raw, sign = case
+    request = signed(server, path, form, token=TOKEN if sign else None, body=raw)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            status = answer.status
+    except urllib.error.HTTPError as err:
+        status = err.code
+    assert status < 500, (status, path, form, raw)
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=5) as ok:
+        assert ok.status == 200
