@@ -6,7 +6,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -509,33 +509,36 @@ def test_one_instance_leads_the_sweep(
     assert ledger.lead() is False
 
 
-def test_a_leader_whose_session_dies_loses_the_lead(
-    ledger: Ledger, another_ledger: Callable[[], Ledger], ledger_kind: str
-) -> None:
-    if ledger_kind == "sqlite":
-        pytest.skip("one instance per SQLite ledger")
-    other = another_ledger()
-    assert ledger.lead() is True
-    assert ledger._leader is not None
-    pid = ledger._leader.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-    ledger._leader.commit()
-    with other._engine.connect() as conn:
-        conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
-        conn.commit()
-    assert other.lead() is True  # the lock died with the session
-    assert ledger.lead() is False  # it notices, and asks again, too late
+@pytest.fixture
+def pg(tmp_path: Path) -> Iterator[Ledger]:
+    """A PostgreSQL ledger only: what only several instances on one server can show."""
+    instance = make_ledger("postgresql", tmp_path / "pg")
+    yield instance
+    drop_ledger(instance)
 
 
-def test_each_schema_has_its_own_sweep_leader(
-    ledger: Ledger, ledger_kind: str, tmp_path: Path
-) -> None:
+def test_a_leader_whose_session_dies_loses_the_lead(pg: Ledger) -> None:
+    other = Ledger(pg.url)
+    try:
+        assert pg.lead() is True
+        assert pg._leader is not None
+        pid = pg._leader.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        pg._leader.commit()
+        with other._engine.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            conn.commit()
+        assert other.lead() is True  # the lock died with the session
+        assert pg.lead() is False  # it notices, and asks again, too late
+    finally:
+        other.close()
+
+
+def test_each_schema_has_its_own_sweep_leader(pg: Ledger, tmp_path: Path) -> None:
     """Two deployments in one PostgreSQL database, each in its own schema, each lead their own
     sweep (advisory locks are per database, so the key names the schema)."""
-    if ledger_kind == "sqlite":
-        pytest.skip("one instance per SQLite ledger")
     elsewhere = make_ledger("postgresql", tmp_path / "other")
     try:
-        assert ledger.lead() is True
+        assert pg.lead() is True
         assert elsewhere.lead() is True
     finally:
         drop_ledger(elsewhere)
