@@ -39,14 +39,19 @@ channels: {{outbox: {{latency_ms: {latency_ms}}}}}
 """
 
 
-def write_config(path: Path, batch: int = 20, latency_ms: float = 0) -> None:
-    """A configuration for a deployment in `path.parent`."""
+def write_config(
+    path: Path, batch: int = 20, latency_ms: float = 0, ledger_url: str | None = None
+) -> None:
+    """A configuration for a deployment in `path.parent` (its ledger: SQLite in the state
+    directory, or the database at `ledger_url`)."""
     text = CONFIG.format(
         rules=REPO / "config" / "rules",
         templates=REPO / "templates",
         batch=batch,
         latency_ms=latency_ms,
     )
+    if ledger_url is not None:
+        text += f'ledger: {{url: "{ledger_url}"}}\n'
     path.write_text(text, encoding="utf-8")
 
 
@@ -56,6 +61,7 @@ class Deployment:
 
     root: Path
     borrowers: int = 60
+    ledger_url: str | None = None  # None: SQLite in the state directory
 
     def __post_init__(self) -> None:
         sample.write_jsonl(self.root / "portfolio.jsonl", n_borrowers=self.borrowers, seed=3)
@@ -75,7 +81,7 @@ class Deployment:
         return [json.loads(line) for line in self.outbox.read_text().splitlines() if line]
 
     def ledger_rows(self) -> list[dict[str, object]]:
-        ledger = Ledger(f"sqlite:///{self.root / 'state' / 'ledger.db'}")
+        ledger = Ledger(self.ledger_url or f"sqlite:///{self.root / 'state' / 'ledger.db'}")
         try:
             return [r for r in ledger.export() if r.get("record") == "event"]
         finally:

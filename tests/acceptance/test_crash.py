@@ -7,22 +7,39 @@ import random
 import signal
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from tests.acceptance.daemon_kit import Daemon, Deployment, until, write_config
+from tests.integration.conftest import drop_ledger, make_ledger
 
 CYCLES = int(os.environ.get("OUTREACHD_CRASH_CYCLES", "20"))
 
 
-def test_sigkill_during_dispatch_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+    if request.param == "sqlite":
+        yield None
+        return
+    ledger = make_ledger("postgresql", tmp_path / "pg")
+    yield ledger.url
+    drop_ledger(ledger)
+
+
+def test_sigkill_during_dispatch_loses_and_duplicates_nothing(
+    tmp_path: Path, ledger_url: str | None
+) -> None:
     """After repeated SIGKILLs and a clean restart, every outbox line has exactly one ledger
-    event, no message went out twice, and an independent audit finds no cap exceeded."""
-    dep = Deployment(tmp_path, borrowers=200)
+    event, no message went out twice, and an independent audit finds no cap exceeded; on the
+    SQLite ledger and on PostgreSQL."""
+    dep = Deployment(tmp_path, borrowers=200, ledger_url=ledger_url)
     # a provider that takes 60 ms to answer: most kills land after the message left but
     # before its outcome was recorded, the window that leaves an attempt 'unknown'
-    write_config(dep.config, batch=3, latency_ms=60)
+    write_config(dep.config, batch=3, latency_ms=60, ledger_url=ledger_url)
     rng = random.Random(CYCLES)
     for _ in range(CYCLES):
         daemon = Daemon(dep)
