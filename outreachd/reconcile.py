@@ -7,6 +7,9 @@
   caps, and it is not re-sent: the plan moved on when it was reserved). Several -> it stays
   `unknown` (still counted) and is logged for a person.
 - A `sent` SMS with no delivery receipt after `stale`: its status is fetched and recorded.
+- A `sending` attempt older than `abandoned` (an hour) was left by an instance that died
+  mid-send while others run on (a live one records a chunk's outcomes within minutes): it
+  becomes `unknown`, and is looked for as above.
 - Calls likewise: an `unknown` call is looked for among Twilio's calls to that number; a
   placed call whose status callback never came is asked about once it is `stale` (calls end
   within minutes, so STALE_CALL), and an ended one gets its outcome (twilio_voice.ended, from
@@ -27,6 +30,9 @@ from outreachd.ledger.store import Ledger, Unsettled
 SETTLE = timedelta(minutes=15)  # Twilio lists a message it accepted well within this
 STALE = timedelta(hours=6)  # a receipt that has not come by now is asked for
 STALE_CALL = timedelta(hours=1)  # a call's status callback that has not come by now
+# a live instance records a chunk's outcomes within minutes (100 sends, paced): a 'sending'
+# row this old was left by one that died mid-send
+ABANDONED = timedelta(hours=1)
 AROUND = (timedelta(minutes=2), timedelta(hours=2))  # before / after the attempt's instant
 
 
@@ -43,6 +49,7 @@ class ReconcileStats:
     ambiguous: int = 0
     refreshed: int = 0
     errors: int = 0
+    abandoned: int = 0  # 'sending' rows older than `abandoned`, now 'unknown' (looked for)
 
 
 def fate(status: str) -> tuple[str, str]:
@@ -63,10 +70,15 @@ def reconcile(
     settle: timedelta = SETTLE,
     stale: timedelta = STALE,
     stale_call: timedelta = STALE_CALL,
+    abandoned: timedelta = ABANDONED,
 ) -> ReconcileStats:
     """One pass over the attempts the ledger is unsure of, for each channel with a provider
     ("sms", "call"; see the module docstring)."""
     stats = ReconcileStats()
+    # an instance that died mid-send left 'sending' rows no live instance will record
+    stats.abandoned = ledger.recover_sending(now, before=now - abandoned)
+    if stats.abandoned:
+        log.warning("reconcile_abandoned_sends", count=stats.abandoned)
     for channel, provider in providers.items():
         for item in ledger.unsettled(channel, ("unknown",), now - settle):
             try:

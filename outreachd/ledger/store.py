@@ -927,9 +927,14 @@ class Ledger:
         with self._read() as conn:
             conn.execute(select(1))
 
-    def recover_sending(self, now: datetime) -> int:
-        """At startup: every 'sending' attempt (a crash mid-send) becomes 'unknown'; the count."""
+    def recover_sending(self, now: datetime, before: datetime | None = None) -> int:
+        """Every 'sending' attempt (reserved at or before `before`, if given) becomes
+        'unknown'; the count. At startup all of them (this instance crashed mid-send); the
+        reconciliation job those older than any live instance would leave unrecorded (an
+        instance that died mid-send while the others run on)."""
         stmt = update(events).where(events.c.status == "sending")
+        if before is not None:
+            stmt = stmt.where(events.c.at <= before)
         with self._write() as conn:
             return conn.execute(stmt.values(status="unknown", updated_at=now)).rowcount
 

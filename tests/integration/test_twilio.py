@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -26,7 +27,7 @@ from outreachd.channels.twilio_sms import segments
 from outreachd.config import TwilioIn, TwilioSenderIn
 from outreachd.core.model import Channel
 from outreachd.dispatch import SEND_RETRY
-from outreachd.ledger.store import Ledger
+from outreachd.ledger.store import Attempt, Ledger
 from outreachd.overlay import INVALID_CONTACT
 from outreachd.reconcile import reconcile
 from tests.conftest import REPO
@@ -284,6 +285,38 @@ def test_twilio_accepts_the_request_as_the_spec_defines_it(
     ids = [e["provider_id"] for e in r.events()]
     assert all(re.fullmatch(r"(SM|MM)[0-9a-fA-F]{32}", i) for i in ids), ids  # the spec's
     assert len(set(ids)) == 2
+
+
+def test_reconciliation_settles_what_a_dead_instance_left_sending(
+    ledger: Ledger, tmp_path: Path, fake: twilio_fake.FakeTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another instance reserved three SMS and died before recording them, while this one
+    runs on. Once an hour has passed, reconciliation takes them as unknown and asks Twilio:
+    the one Twilio holds is sent (with its SID), the one it never got is failed; a reservation
+    only ten minutes old is left to the instance that may still be sending it."""
+    r = twilio_rig(ledger, tmp_path, fake.url, [us_row(n) for n in (1, 2, 3)])
+    monkeypatch.setenv("OUTREACHD_TWILIO_AUTH_TOKEN", TOKEN)
+    providers = wiring.build(r.cfg, owner="t", log=r.log, ledger=ledger).reconcilers
+    ids = {}
+    for n, at in ((1, MIDDAY), (2, MIDDAY), (3, MIDDAY + timedelta(minutes=80))):
+        attempt = Attempt(
+            id=uuid4().hex, borrower_id=f"US-{n:04d}", account_id=f"US-{n:04d}-1", debts=(),
+            at=at, channel="sms", contact_id="m1", template=None, locale=None, rule_ids=(),
+            packs=(),
+        )  # fmt: skip
+        with ledger.borrower_txn(attempt.borrower_id) as txn:
+            txn.reserve(attempt, at)
+        ids[n] = attempt.id
+    fake.clock = lambda: MIDDAY + timedelta(seconds=2)
+    took = providers["sms"].client.messages.create(to=number(1), body="x",
+                                                   messaging_service_sid=SERVICE).sid  # fmt: skip
+    stats = reconcile(ledger=ledger, providers=providers, now=MIDDAY + timedelta(minutes=90),
+                      log=r.log)  # fmt: skip
+    assert (stats.abandoned, stats.found_sent, stats.found_not_sent) == (2, 1, 1)
+    rows = {e["id"]: e for e in r.events()}
+    assert (rows[ids[1]]["status"], rows[ids[1]]["provider_id"]) == ("sent", took)
+    assert rows[ids[2]]["status"] == "failed"
+    assert rows[ids[3]]["status"] == "sending"
 
 
 def test_reconciliation_asks_twilio_what_became_of_unsure_messages(
