@@ -55,8 +55,23 @@ def write_config(
     path.write_text(text, encoding="utf-8")
 
 
+class _Outbox:
+    """The outbox file in a deployment's state directory, and its lines."""
+
+    root: Path
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "state" / "outbox.jsonl"
+
+    def outbox_lines(self) -> list[dict[str, object]]:
+        if not self.outbox.exists():
+            return []
+        return [json.loads(line) for line in self.outbox.read_text().splitlines() if line]
+
+
 @dataclass
-class Deployment:
+class Deployment(_Outbox):
     """A temporary deployment: portfolio, config, state directory."""
 
     root: Path
@@ -71,15 +86,6 @@ class Deployment:
     def config(self) -> Path:
         return self.root / "outreachd.yaml"
 
-    @property
-    def outbox(self) -> Path:
-        return self.root / "state" / "outbox.jsonl"
-
-    def outbox_lines(self) -> list[dict[str, object]]:
-        if not self.outbox.exists():
-            return []
-        return [json.loads(line) for line in self.outbox.read_text().splitlines() if line]
-
     def ledger_rows(self) -> list[dict[str, object]]:
         ledger = Ledger(self.ledger_url or f"sqlite:///{self.root / 'state' / 'ledger.db'}")
         try:
@@ -89,20 +95,11 @@ class Deployment:
 
 
 @dataclass
-class Instance:
+class Instance(_Outbox):
     """One of several daemons sharing a ledger: its own directory, config and state."""
 
     root: Path
     config: Path
-
-    @property
-    def outbox(self) -> Path:
-        return self.root / "state" / "outbox.jsonl"
-
-    def outbox_lines(self) -> list[dict[str, object]]:
-        if not self.outbox.exists():
-            return []
-        return [json.loads(line) for line in self.outbox.read_text().splitlines() if line]
 
 
 @dataclass
