@@ -32,7 +32,7 @@ from outreachd.channels import twilio_voice as voice
 from outreachd.config import WebhooksIn
 from outreachd.core import model
 from outreachd.errors import OutreachError
-from outreachd.ledger.store import Attempt, Flag, Ledger, ReplyEvidence
+from outreachd.ledger.store import Attempt, CallState, Flag, Ledger, ReplyEvidence
 from outreachd.replies import FLAG_OF, HANDOFF, Reading, Replies
 
 STATUS_PATH, SMS_PATH, HEALTH_PATH = "/twilio/status", "/twilio/sms", "/healthz"
@@ -180,8 +180,9 @@ class WebhookServer:
         return 200, turn.twiml
 
     def _call_ended(
-        self, ledger: Ledger, attempt: str, state: Any, form: dict[str, str], now: datetime
-    ) -> tuple[int, str]:
+        self, ledger: Ledger, attempt: str, state: CallState | None, form: dict[str, str],
+        now: datetime,
+    ) -> tuple[int, str]:  # fmt: skip
         sid, status = form.get("CallSid"), form.get("CallStatus")
         if not sid or not status:
             return 400, json.dumps({"error": "CallSid and CallStatus are required"})
