@@ -143,7 +143,7 @@ class ScheduleIn(_Strict):
     dispatch_seconds: float = Field(default=2, gt=0)
     batch: int = Field(default=500, ge=1)
     lease_seconds: float = Field(default=120, gt=0)
-    reconcile_seconds: float = Field(default=300, gt=0)  # asking Twilio about unsure SMS
+    reconcile_seconds: float = Field(default=300, gt=0)  # asking Twilio about unsure sends
 
 
 class ConfigIn(_Strict):
