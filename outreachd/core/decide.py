@@ -214,11 +214,11 @@ def allowed_for(
     policy: Policy,
     *,
     limit: timedelta = timedelta(hours=1),
-    step: timedelta = STEP,
 ) -> timedelta:
     """How long after `at` every time rule keeps allowing the attempt: the largest whole
-    number of steps s <= limit such that every rule passes at every instant up to at + s
-    (zero when one fails within the first step). `history` is without the attempt itself.
+    number of minutes s <= limit such that every rule passes at every instant up to at + s
+    (zero when one fails within the first minute, or the attempt is not allowed at `at`).
+    `history` is without the attempt itself. It is decide(..., validity=limit)'s answer.
 
     For a send that must not land after its lawful moment (Twilio ValidityPeriod): caps only
     relax as time passes; windows, quiet hours and banned days are what close. Each bound rule
@@ -226,31 +226,18 @@ def allowed_for(
     those instants are checked; the answer is at most one step early, never late. Pure: never
     reads the clock.
     """
-    if at.tzinfo is None:
-        raise ValueError("allowed_for() needs an aware instant")
-    at = at.astimezone(UTC)
-    rules = policy.active(account)
-    timed, lookback = rules.for_attempt(attempt, account.borrower.contact(attempt.to))
-    ctx = context.build(
-        account,
-        [e for e in history if e.at > at - lookback],
-        attempt,
-        at,
-        collector=policy.collector,
-        calendars=policy.calendars,
-        horizon=policy.horizon,
-    )
-    # counting rules with a fixed maximum only relax as time passes (no new events): not
-    # scanned; a maximum that changes with the day type can tighten at midnight: scanned
-    closing = [r for r in timed if not _relaxes(r)]
-    bound = [b for r in closing if (b := timing.bind(r, ctx)) is not None]
-    return _open_for(bound, at, limit, step)
+    decision = decide(account, history, attempt, at, policy, validity=limit)
+    if isinstance(decision, Allow) and decision.valid_for is not None:
+        return decision.valid_for
+    return timedelta(0)
 
 
 def _open_for(
     bound: list[timing.Bound], at: datetime, limit: timedelta, step: timedelta = STEP
 ) -> timedelta:
-    """allowed_for's answer from the bound rules that can close."""
+    """allowed_for's answer from the bound rules (counting rules with a fixed maximum only
+    relax as time passes, with no new events: the caller leaves them out; a maximum that
+    changes with the day type can tighten at midnight: kept)."""
     failing = _first_failure(bound, at, at + limit, step)
     steps = limit // step
     if failing is not None:  # steps strictly before the failure pass

@@ -66,20 +66,6 @@ def choose(
     return Choice(option=None, decision=_all_blocked(results), considered=results)
 
 
-def allowed_for(
-    account: Account,
-    debts: tuple[str, ...],
-    history: Sequence[Event],
-    option: Option,
-    *,
-    at: datetime,
-    policy: core.Policy,
-) -> timedelta:
-    """How long after `at` the option stays lawful (core.allowed_for)."""
-    attempt = _attempt(option, debts)
-    return core.allowed_for(account, history, attempt, at, policy)
-
-
 def _attempt(option: Option, debts: tuple[str, ...]) -> Attempt:
     return Attempt(
         channel=option.channel, to=option.contact_id, dialer=option.dialer, debts=debts,

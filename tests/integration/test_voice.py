@@ -372,14 +372,16 @@ def _window_end(r: Rig, after: datetime) -> datetime:
     (option, _), *_ = messages.options(rec, r.cfg, Renderer(r.cfg.templates))
     policy = r.cfg.policy(rec.borrower.residence.country)
     assert policy is not None
-    while True:  # allowed_for looks an hour ahead at most
-        left = planner.allowed_for(
-            Account(borrower=rec.borrower, flags=rec.flags), (rec.account_id,), [], option,
-            at=after, policy=policy,
+    account = Account(borrower=rec.borrower, flags=rec.flags)
+    while True:  # the dispatcher's own question; it looks an hour ahead at most
+        choice = planner.choose(
+            account, (rec.account_id,), [], [option], at=after, policy=policy,
+            validity={Channel.CALL},
         )  # fmt: skip
-        assert left > timedelta(0)
+        left = getattr(choice.decision, "valid_for", None)
+        assert left is not None and left > timedelta(0), choice.decision
         after += left
-        if left < timedelta(hours=1):
+        if left < planner.VALIDITY_LIMIT:
             return after
 
 
