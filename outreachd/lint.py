@@ -114,29 +114,28 @@ class _Source:
 
 
 def check(renderer: Renderer, spec: LintIn, values: dict[str, dict[str, object]]) -> list[str]:
-    """Every problem of every template of the locales in `spec` that has sample `values`
-    (worst case, by locale)."""
+    """Every problem of every template of the locales that have sample `values` (worst case,
+    by locale): a template that cannot render, and what the locale's lists in `spec` refuse
+    (a locale the lint file does not list is only rendered)."""
     problems: list[str] = []
-    for template_id in _templates(renderer.directory, spec):
-        locale = template_id.split("/", 1)[0]
-        if locale not in values:
-            continue
-        try:
-            message = renderer.render(template_id, values[locale])
-        except TemplateError as exc:
-            problems.append(str(exc))
-            continue
-        source = _Source.read(renderer.directory / f"{template_id}.txt.j2")
-        meta = renderer.metadata(template_id)
-        problems += _problems(message, meta, spec.locales[locale], source)
+    for locale, sample in values.items():
+        rules = spec.locales.get(locale, LocaleLint())
+        for template_id in _templates(renderer.directory, locale):
+            try:
+                message = renderer.render(template_id, sample)
+            except TemplateError as exc:
+                problems.append(str(exc))
+                continue
+            source = _Source.read(renderer.directory / f"{template_id}.txt.j2")
+            meta = renderer.metadata(template_id)
+            problems += _problems(message, meta, rules, source)
     return problems
 
 
-def _templates(directory: Path, spec: LintIn) -> Iterator[str]:
-    for locale in spec.locales:
-        for path in sorted((directory / locale).glob("*/*.txt.j2")):
-            if path.parent.name in Channel.__members__.values():
-                yield f"{locale}/{path.parent.name}/{path.name.removesuffix('.txt.j2')}"
+def _templates(directory: Path, locale: str) -> Iterator[str]:
+    for path in sorted((directory / locale).glob("*/*.txt.j2")):
+        if path.parent.name in Channel.__members__.values():
+            yield f"{locale}/{path.parent.name}/{path.name.removesuffix('.txt.j2')}"
 
 
 _WHAT = {

@@ -8,7 +8,7 @@ from outreachd import lint, yamlio
 from outreachd.config import CompanyIn, Config
 from outreachd.core.model import Channel, Dialer, Email, Owner, Phone, PhoneKind
 from outreachd.core.planner import Option
-from outreachd.render import Message, Renderer, TemplateError, money
+from outreachd.render import Message, Renderer, money
 from outreachd.sources.base import AccountRecord
 
 SMS_KINDS = frozenset({PhoneKind.MOBILE, PhoneKind.PERSONAL})
@@ -86,8 +86,9 @@ _SAMPLE = {"given_name": "Maximiliano", "family_name": "Oyelaran-Whitfield"}
 
 def check_templates(cfg: Config, renderer: Renderer) -> list[str]:
     """Problems found before the daemon is ready: a collector country without a company, a
-    missing template, a missing variable, and the content lint (lint.py) of every template
-    of the collectors' locales."""
+    template the cadence needs that is missing, and (lint.py) every template of the
+    collectors' locales rendered with worst-case values: a missing variable, and what the
+    content lint refuses."""
     problems = []
     samples: dict[str, dict[str, object]] = {}
     for country in cfg.collectors:
@@ -97,13 +98,12 @@ def check_templates(cfg: Config, renderer: Renderer) -> list[str]:
             continue
         locale = LOCALES[country.value]
         samples[locale] = {**_SAMPLE, **_worst_case(company, locale)}
-        problems += _render_all(cfg, renderer, locale, samples[locale])
+        problems += _missing(cfg, renderer, locale)
     try:
         spec = lint.load(cfg.lint or lint.DEFAULT)
     except yamlio.YamlError as exc:
         return [*problems, str(exc)]
-    rendering = set(problems)  # a template that cannot render is reported once
-    return problems + [p for p in lint.check(renderer, spec, samples) if p not in rendering]
+    return problems + lint.check(renderer, spec, samples)
 
 
 def _worst_case(company: CompanyIn, locale: str) -> dict[str, object]:
@@ -122,17 +122,11 @@ def _worst_case(company: CompanyIn, locale: str) -> dict[str, object]:
     }
 
 
-def _render_all(
-    cfg: Config, renderer: Renderer, locale: str, values: dict[str, object]
-) -> list[str]:
+def _missing(cfg: Config, renderer: Renderer, locale: str) -> list[str]:
+    """The cadence's templates that do not exist for `locale`."""
     out = []
     for channel in cfg.cadence.channels:
         template_id = renderer.template_id(locale, channel, cfg.cadence.template)
         if not renderer.exists(template_id):
             out.append(f"{renderer.directory / template_id}.txt.j2: missing (cadence.channels)")
-            continue
-        try:
-            renderer.render(template_id, values)
-        except TemplateError as exc:
-            out.append(str(exc))
     return out
