@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from outreachd import yamlio
@@ -57,11 +56,7 @@ class LintIn(_Strict):
 
 def load(path: str | os.PathLike[str] = DEFAULT) -> LintIn:
     """Read and validate a lint file; YamlError with file:line:col for every problem."""
-    located = yamlio.load_file(Path(path))
-    try:
-        return LintIn.model_validate(located.data)
-    except pydantic.ValidationError as exc:
-        raise yamlio.YamlError(yamlio.problems_from_validation(exc, located, model=LintIn)) from exc
+    return yamlio.load_model(path, LintIn)
 
 
 def find(text: str, phrase: str) -> int:

@@ -17,10 +17,8 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
-import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from outreachd import yamlio
@@ -152,9 +150,4 @@ def _says(text: str, phrase: str) -> bool:
 
 def load(path: str | os.PathLike[str]) -> Replies:
     """Read and validate a replies file; YamlError with file:line:col for every problem."""
-    located = yamlio.load_file(Path(path))
-    try:
-        return Replies(RepliesIn.model_validate(located.data))
-    except pydantic.ValidationError as exc:
-        problems = yamlio.problems_from_validation(exc, located, model=RepliesIn)
-        raise yamlio.YamlError(problems) from exc
+    return Replies(yamlio.load_model(path, RepliesIn))

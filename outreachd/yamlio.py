@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 import pydantic
 import yaml
@@ -300,3 +300,16 @@ def problems_from_validation(
         line, col = located.where(base + rel)
         problems.append(Problem(located.file, line, col, base + rel, _message(err, rel, model)))
     return problems
+
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+def load_model(path: str | os.PathLike[str], model: type[M]) -> M:
+    """Read a YAML file and validate it as `model`; YamlError with file:line:col for every
+    problem (syntax or validation)."""
+    located = load_file(path)
+    try:
+        return model.model_validate(located.data)
+    except pydantic.ValidationError as exc:
+        raise YamlError(problems_from_validation(exc, located, model=model)) from exc
