@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Collection
-from typing import Any
+from collections.abc import Callable, Collection, Iterable
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import requests
 from twilio.base.exceptions import TwilioRestException
@@ -48,6 +49,24 @@ class RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]
 def client(settings: TwilioIn, auth_token: str) -> Client:
     http = RebasedHttpClient(settings.api_base, settings.timeout_seconds)
     return Client(settings.account_sid, auth_token, http_client=http)
+
+
+class Sent(NamedTuple):
+    """A message or call Twilio holds."""
+
+    sid: str
+    status: str  # messages: queued, sent, delivered, ...; calls: queued, completed, busy, ...
+    created: datetime
+
+
+def created_between(found: Iterable[Any], since: datetime, until: datetime) -> list[Sent]:
+    """The messages or calls of a Twilio listing created between `since` and `until`."""
+    out = []
+    for item in found:
+        created = item.date_created
+        if created is not None and since <= created <= until:
+            out.append(Sent(str(item.sid), str(item.status), created))
+    return out
 
 
 def sender_for(settings: TwilioIn, country: str) -> TwilioSenderIn | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from outreachd.channels import twilio_common
 from outreachd.channels.base import Envelope, Receipt, SendError
@@ -39,12 +39,6 @@ def segments(text: str) -> tuple[str, int]:
         return "GSM-7", 1 if septets <= 160 else math.ceil(septets / 153)
     units = len(text.encode("utf-16-le")) // 2
     return "UCS-2", 1 if units <= 70 else math.ceil(units / 67)
-
-
-class Sent(NamedTuple):
-    sid: str
-    status: str  # queued, sent, delivered, undelivered, failed, ...
-    created: datetime
 
 
 class TwilioSms:
@@ -87,17 +81,12 @@ class TwilioSms:
             args["validity_period"] = min(seconds, MAX_VALIDITY)
         return args
 
-    def sent_to(self, number: str, since: datetime, until: datetime) -> list[Sent]:
+    def sent_to(self, number: str, since: datetime, until: datetime) -> list[twilio_common.Sent]:
         """The messages Twilio holds to `number` created between `since` and `until`."""
         found = self.client.messages.list(
             to=number, date_sent_after=since, date_sent_before=until, limit=200
         )
-        out = []
-        for m in found:
-            created = m.date_created
-            if created is not None and since <= created <= until:
-                out.append(Sent(str(m.sid), str(m.status), created))
-        return out
+        return twilio_common.created_between(found, since, until)
 
     def status_of(self, sid: str) -> str:
         """What Twilio says of one message now."""

@@ -31,7 +31,6 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from outreachd.channels import twilio_common
 from outreachd.channels.base import Envelope, Receipt, SendError
-from outreachd.channels.twilio_sms import Sent
 from outreachd.config import TwilioIn
 from outreachd.core.model import Channel, Country, Outcome
 from outreachd.ledger.store import CallScript
@@ -102,14 +101,10 @@ class TwilioVoice:
         # placed: how it went comes with the webhooks; until then it counts as anything
         return Receipt(outcome=Outcome.UNKNOWN, provider_id=sid)
 
-    def sent_to(self, number: str, since: datetime, until: datetime) -> list[Sent]:
+    def sent_to(self, number: str, since: datetime, until: datetime) -> list[twilio_common.Sent]:
         """The calls Twilio holds to `number` created between `since` and `until`."""
-        out = []
-        for call in self.client.calls.list(to=number, limit=200):
-            created = call.date_created
-            if created is not None and since <= created <= until:
-                out.append(Sent(str(call.sid), str(call.status), created))
-        return out
+        found = self.client.calls.list(to=number, limit=200)
+        return twilio_common.created_between(found, since, until)
 
     def status_of(self, sid: str) -> str:
         """What Twilio says of one call now (its CallStatus)."""
