@@ -40,10 +40,15 @@ channels: {{outbox: {{latency_ms: {latency_ms}}}}}
 
 
 def write_config(
-    path: Path, batch: int = 20, latency_ms: float = 0, ledger_url: str | None = None
+    path: Path,
+    batch: int = 20,
+    latency_ms: float = 0,
+    ledger_url: str | None = None,
+    channels: str | None = None,
 ) -> None:
     """A configuration for a deployment in `path.parent` (its ledger: SQLite in the state
-    directory, or the database at `ledger_url`)."""
+    directory, or the database at `ledger_url`; `channels`: YAML lines replacing the outbox's
+    `channels:` line)."""
     text = CONFIG.format(
         rules=REPO / "config" / "rules",
         templates=REPO / "templates",
@@ -52,6 +57,10 @@ def write_config(
     )
     if ledger_url is not None:
         text += f'ledger: {{url: "{ledger_url}"}}\n'
+    if channels is not None:
+        outbox = f"channels: {{outbox: {{latency_ms: {latency_ms}}}}}\n"
+        assert outbox in text
+        text = text.replace(outbox, channels)
     path.write_text(text, encoding="utf-8")
 
 

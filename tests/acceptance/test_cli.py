@@ -14,8 +14,9 @@ from tests.conftest import REPO
 EXAMPLE = REPO / "config" / "example.yaml"
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run `outreachd ARGS` with this interpreter and capture its output."""
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `outreachd ARGS` with this interpreter and capture its output (in `env` when
+    given, else this process's environment)."""
     return subprocess.run(
         [sys.executable, "-m", "outreachd.cli", *args],
         capture_output=True,
@@ -23,6 +24,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
         cwd=REPO,
         check=False,
         timeout=120,
+        env=env,
     )
 
 

@@ -84,14 +84,13 @@ def test_webhooks_listen_while_the_daemon_runs(
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    text = deployment.config.read_text().replace(
-        "channels: {outbox: {latency_ms: 0}}\n",
-        "channels:\n  outbox: {latency_ms: 0}\n"
+    write_config(
+        deployment.config,
+        channels="channels:\n  outbox: {latency_ms: 0}\n"
         f"  twilio: {{account_sid: AC{'0' * 32}, senders: {{US: {{from: '+12125550100'}}}}}}\n"
         f"webhooks: {{listen: '127.0.0.1:{port}', public_url: 'https://hooks.example',"
         f" replies: '{REPO / 'config' / 'replies.yaml'}'}}\n",
     )
-    deployment.config.write_text(text)
     monkeypatch.setenv("OUTREACHD_TWILIO_AUTH_TOKEN", "daemon-test-token")
     daemon = Daemon(deployment)
     base = f"http://127.0.0.1:{port}"

@@ -9,8 +9,6 @@ import email
 import email.policy
 import socket
 import ssl
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
@@ -30,7 +28,7 @@ from outreachd.dispatch import SEND_RETRY
 from outreachd.ledger.store import Ledger
 from outreachd.overlay import INVALID_CONTACT
 from tests.acceptance.daemon_kit import write_config
-from tests.conftest import REPO
+from tests.acceptance.test_cli import run
 from tests.integration.test_dispatch import NOW, Rig, cn_row, rig
 
 # the implicit-TLS leg turns aiosmtpd's AUTH-without-STARTTLS check off (the socket is TLS)
@@ -250,12 +248,9 @@ def test_check_needs_the_smtp_secret_and_never_prints_it(tmp_path: Path) -> None
     """`outreachd check` fails naming where the password should be; with the systemd
     credential present it passes, and the password appears nowhere in its output."""
     path = tmp_path / "outreachd.yaml"
-    write_config(path)
-    text = path.read_text().replace("channels: {outbox: {latency_ms: 0}}\n", CONFIG_SMTP)
-    path.write_text(text)
+    write_config(path, channels=CONFIG_SMTP)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    cmd = [sys.executable, "-m", "outreachd.cli", "check", "--config", str(path)]
-    failed = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    failed = run("check", "--config", str(path), env=env)
     assert failed.returncode == 1
     assert "channels.smtp: secret not found" in failed.stderr
     assert "OUTREACHD_SMTP_PASSWORD" in failed.stderr
@@ -263,7 +258,7 @@ def test_check_needs_the_smtp_secret_and_never_prints_it(tmp_path: Path) -> None
     creds.mkdir()
     (creds / "smtp-password").write_text(PASSWORD + "\n")
     env["CREDENTIALS_DIRECTORY"] = str(creds)
-    ok = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    ok = run("check", "--config", str(path), env=env)
     assert ok.returncode == 0, ok.stderr
     assert PASSWORD not in ok.stdout + ok.stderr
 
@@ -271,14 +266,8 @@ def test_check_needs_the_smtp_secret_and_never_prints_it(tmp_path: Path) -> None
 def test_smtp_route_needs_smtp_settings(tmp_path: Path) -> None:
     """Routing e-mail to smtp without channels.smtp is a config error with its line."""
     path = tmp_path / "outreachd.yaml"
-    write_config(path)
-    path.write_text(
-        path.read_text().replace(
-            "channels: {outbox: {latency_ms: 0}}\n", "channels:\n  route: {email: smtp}\n"
-        )
-    )
-    cmd = [sys.executable, "-m", "outreachd.cli", "check", "--config", str(path)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
+    write_config(path, channels="channels:\n  route: {email: smtp}\n")
+    proc = run("check", "--config", str(path))
     assert proc.returncode == 1
     assert "channels.route.email: needs channels.smtp" in proc.stderr
     assert f"{path}:" in proc.stderr

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import collections
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -29,6 +27,7 @@ from outreachd.replies import FLAG_OF
 from outreachd.sources import records
 from outreachd.webhooks import SMS_PATH, STATUS_PATH, WebhookServer
 from tests.acceptance.daemon_kit import write_config
+from tests.acceptance.test_cli import run
 from tests.conftest import REPO
 from tests.integration.test_dispatch import Log
 
@@ -336,22 +335,20 @@ def test_check_needs_the_twilio_token_when_webhooks_are_on(tmp_path: Path) -> No
     """Webhooks check signatures with Twilio's auth token: `check` fails without it (even
     when SMS is not routed to Twilio), names where it should be, and passes with it."""
     path = tmp_path / "outreachd.yaml"
-    write_config(path)
     hooks = (
         "channels:\n"
         f"  twilio: {{account_sid: AC{'0' * 32}, senders: {{US: {{from: '+12125550100'}}}}}}\n"
         "webhooks: {listen: '127.0.0.1:8099', public_url: 'https://hooks.example',"
         f" replies: '{REPO / 'config' / 'replies.yaml'}'}}\n"
     )
-    path.write_text(path.read_text().replace("channels: {outbox: {latency_ms: 0}}\n", hooks))
+    write_config(path, channels=hooks)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    cmd = [sys.executable, "-m", "outreachd.cli", "check", "--config", str(path)]
-    failed = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    failed = run("check", "--config", str(path), env=env)
     assert failed.returncode == 1
     assert "webhooks: secret not found" in failed.stderr
     assert "OUTREACHD_TWILIO_AUTH_TOKEN" in failed.stderr
     env["OUTREACHD_TWILIO_AUTH_TOKEN"] = "token-not-printed"
-    ok = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    ok = run("check", "--config", str(path), env=env)
     assert ok.returncode == 0, ok.stderr
     assert "token-not-printed" not in ok.stdout + ok.stderr
 
