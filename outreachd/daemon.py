@@ -14,16 +14,20 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from outreachd import clock, config, logs, messages, systemd, wiring, yamlio
+from outreachd.backoff import Backoff
 from outreachd.errors import ConfigError, OutreachError
+from outreachd.ledger.schema import LedgerError
 from outreachd.ledger.store import Ledger
 from outreachd.reconcile import reconcile
 from outreachd.sweep import sweep
 from outreachd.webhooks import WebhookServer
+
+T = TypeVar("T")
 
 
 class Daemon:
@@ -38,6 +42,7 @@ class Daemon:
         self._last_ping = 0.0
         self.webhooks: WebhookServer | None = None
         self._was_leading: bool | None = None
+        self.backoff = Backoff(floor=2.0)  # its floor becomes the dispatch interval at start
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -50,6 +55,7 @@ class Daemon:
         version = services.ledger.migrate()
         recovered = services.ledger.recover_sending(clock.now())
         self.services = services
+        self.backoff = Backoff(floor=cfg.schedule.dispatch_seconds)
         if cfg.webhooks is not None:  # bound once; a reload keeps the address
             self.webhooks = self._webhooks(cfg)
             self.webhooks.start()
@@ -194,29 +200,34 @@ class Daemon:
         if services is None or not services.reconcilers or self.stop.is_set():
             return
         try:
-            stats = reconcile(
+            stats = self._with_ledger("reconcile", lambda: reconcile(
                 ledger=services.ledger, providers=services.reconcilers, now=clock.now(),
                 log=self.log,
-            )  # fmt: skip
-        except OutreachError as exc:  # the ledger is down: next interval
+            ))  # fmt: skip
+        except OutreachError as exc:
             self.log.error("reconcile_failed", error=str(exc))
             return
-        if any(getattr(stats, k) for k in stats.__slots__):
+        if stats is not None and any(getattr(stats, k) for k in stats.__slots__):
             self.log.info("reconcile_finished", **_stats(stats))
 
     def _sweep(self) -> None:
         services = self.services
         if services is None or services.source is None or self.stop.is_set():
             return
+        source = services.source
         started = time.monotonic()
-        try:
+
+        def leading_sweep() -> Any:
             if not self._leading(services.ledger):
-                return
-            stats = sweep(
-                source=services.source, ledger=services.ledger, now=clock.now(), log=self.log
-            )
-        except OutreachError as exc:  # source unreadable, ledger down: retry next interval
+                return None
+            return sweep(source=source, ledger=services.ledger, now=clock.now(), log=self.log)
+
+        try:
+            stats = self._with_ledger("sweep", leading_sweep)
+        except OutreachError as exc:  # the source is unreadable: retry next interval
             self.log.error("sweep_failed", error=str(exc))
+            return
+        if stats is None:
             return
         self.log.info(
             "sweep_finished",
@@ -244,15 +255,38 @@ class Daemon:
         if services is None or self.stop.is_set():
             return
         try:
-            stats = services.dispatcher.tick(
+            stats = self._with_ledger("dispatch", lambda: services.dispatcher.tick(
                 clock.now(), stopping=self.stop.is_set, clock=clock.now
-            )
-        except OutreachError as exc:  # the ledger is unreachable: send nothing, retry
+            ))  # fmt: skip
+        except OutreachError as exc:
             self.log.error("dispatch_failed", error=str(exc))
-            return
-        if stats.claimed:
+            stats = None
+        if stats is not None and stats.claimed:
             self.log.info("dispatch_finished", **_stats(stats))
-        self._ping()
+        self._ping()  # the loop is alive, also while it waits for the ledger
+
+    def _with_ledger(self, job: str, body: Callable[[], T]) -> T | None:
+        """`body()`, unless the ledger is down and its next try is not due yet (None). A
+        LedgerError starts or extends the back-off (None); the first success after an outage
+        logs its length. Other errors are the caller's."""
+        if not self.backoff.ready(time.monotonic()):
+            return None
+        try:
+            result = body()
+        except LedgerError as exc:
+            delay = self.backoff.failed(time.monotonic())
+            self.log.error(
+                "ledger_unavailable", job=job, error=str(exc), failures=self.backoff.failures,
+                retry_in_s=round(delay, 3),
+            )  # fmt: skip
+            return None
+        outage = self.backoff.succeeded(time.monotonic())
+        if outage is not None:
+            self.log.info(
+                "ledger_recovered", job=job, down_s=round(outage.seconds, 3),
+                failures=outage.failures,
+            )  # fmt: skip
+        return result
 
     def _ping(self) -> None:
         if self.watchdog is None:

@@ -326,8 +326,9 @@ def create_ledger_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
-        if "connect_timeout" not in parsed.query:
-            kwargs["connect_args"] = {"connect_timeout": 10}
+        # named in pg_stat_activity, so an operator sees (and a test can kill) its sessions
+        defaults = {"connect_timeout": 10, "application_name": "outreachd"}
+        kwargs["connect_args"] = {k: v for k, v in defaults.items() if k not in parsed.query}
     engine = create_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)

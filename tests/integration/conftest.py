@@ -40,7 +40,7 @@ def _pg_unreachable() -> str | None:
     return None
 
 
-def _require_pg() -> None:
+def require_pg() -> None:
     reason = _pg_unreachable()
     if reason is None:
         return
@@ -75,7 +75,7 @@ def make_ledger(kind: str, tmp_path: Path, *, migrate: bool = True) -> Ledger:
         tmp_path.mkdir(parents=True, exist_ok=True)
         ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     elif kind == "postgresql":
-        _require_pg()
+        require_pg()
         schema = f"t_{uuid.uuid4().hex}"
         _pg_admin(f'CREATE SCHEMA "{schema}"')
         url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
