@@ -57,6 +57,7 @@ check: lint typecheck imports verify test
 bench: venv
 	$(shell command -v taskset >/dev/null && echo taskset -c 0) $(BIN)/python tests/benchmarks/bench_decide.py --json bench-results/decide.json
 	$(BIN)/python tests/benchmarks/bench_daemon.py --json bench-results/daemon.json
+	$(BIN)/python tests/benchmarks/bench_daemon.py --postgresql --json bench-results/daemon-pg.json
 	$(BIN)/python tests/benchmarks/bench_twilio.py --json bench-results/twilio.json
 	$(BIN)/python tests/benchmarks/bench_twilio.py --postgresql --json bench-results/twilio-pg.json
 	$(BIN)/python tests/benchmarks/bench_twilio.py --postgresql --instances 3 --json bench-results/twilio-pg3.json
