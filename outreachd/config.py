@@ -23,6 +23,7 @@ from outreachd.core import model
 from outreachd.core.calendars import Calendars, CnYearOverride
 from outreachd.core.decide import Policy
 from outreachd.core.packs import Pack
+from outreachd.strategy import OnBlocked, Stage, Step, Strategy
 
 
 class _Strict(BaseModel):
@@ -138,6 +139,27 @@ class CadenceIn(_Strict):
     max_steps: int = Field(default=3, ge=1)
 
 
+TEMPLATE_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+class StepIn(_Strict):
+    channels: tuple[model.Channel, ...] = Field(min_length=1)  # preference order
+    template: str = Field(pattern=TEMPLATE_NAME)
+    wait_days: int = Field(default=3, ge=1)  # after a contact, before the next step
+    on_blocked: OnBlocked = OnBlocked.DEFER  # when no channel can carry the step lawfully
+
+
+class StageIn(_Strict):
+    name: str = Field(pattern=TEMPLATE_NAME)
+    from_days: int  # days past due, inclusive; negative: before the due date
+    to_days: int | None = None  # inclusive; none: open-ended
+    steps: tuple[StepIn, ...] = Field(min_length=1)
+
+
+class StrategyIn(_Strict):
+    stages: tuple[StageIn, ...] = Field(min_length=1)
+
+
 class ScheduleIn(_Strict):
     sweep_seconds: float = Field(default=60, gt=0)
     dispatch_seconds: float = Field(default=2, gt=0)
@@ -159,7 +181,8 @@ class ConfigIn(_Strict):
     templates: str = "../templates"  # relative to the config file
     lint: str | None = None  # the content lint lists (relative); None: the packaged defaults
     company: dict[model.Country, CompanyIn] = {}
-    cadence: CadenceIn = CadenceIn()
+    cadence: CadenceIn | None = None  # one stage of alike steps; or:
+    strategy: StrategyIn | None = None  # stages by days past due, each a ladder of steps
     schedule: ScheduleIn = ScheduleIn()
     webhooks: WebhooksIn | None = None
 
@@ -187,7 +210,7 @@ class Config:
     templates: Path
     lint: Path | None
     company: dict[model.Country, CompanyIn]
-    cadence: CadenceIn
+    strategy: Strategy
     schedule: ScheduleIn
     _policies: dict[model.Country, Policy] = field(init=False, repr=False, compare=False)
 
@@ -271,7 +294,45 @@ def _semantics(raw: ConfigIn, located: yamlio.Located) -> list[yamlio.Problem]:
                         located.file, line, col, ("source", key), f"required for kind {src.kind}"
                     )
                 )
-    return problems + _channel_problems(raw, located)
+    return problems + _channel_problems(raw, located) + _strategy_problems(raw, located)
+
+
+def _strategy_problems(raw: ConfigIn, located: yamlio.Located) -> list[yamlio.Problem]:
+    """One of cadence and strategy; stages with distinct names that do not overlap."""
+
+    def problem(path: tuple[str | int, ...], why: str) -> yamlio.Problem:
+        line, col = located.where(path)
+        return yamlio.Problem(located.file, line, col, path, why)
+
+    if raw.strategy is None:
+        return []
+    if raw.cadence is not None:
+        return [problem(("cadence",), "give cadence or strategy, not both")]
+    problems, names = [], set()
+    stages = sorted(enumerate(raw.strategy.stages), key=lambda s: s[1].from_days)
+    for (i, stage), (_, after) in zip(stages, [*stages[1:], (None, None)], strict=True):
+        where: tuple[str | int, ...] = ("strategy", "stages", i)
+        if stage.name in names:
+            problems.append(problem((*where, "name"), f"stage {stage.name!r} named twice"))
+        names.add(stage.name)
+        if stage.to_days is not None and stage.to_days < stage.from_days:
+            problems.append(problem((*where, "to_days"), "to_days is before from_days"))
+        if after is not None and (stage.to_days is None or stage.to_days >= after.from_days):
+            why = f"overlaps stage {after.name!r} (from_days {after.from_days})"
+            problems.append(problem((*where, "to_days"), why))
+    return problems
+
+
+def _strategy(raw: ConfigIn) -> Strategy:
+    if raw.strategy is None:
+        c = raw.cadence or CadenceIn()
+        return Strategy.single(c.channels, c.template, c.wait_days, c.max_steps)
+    stages = sorted(raw.strategy.stages, key=lambda s: s.from_days)
+
+    def steps(stage: StageIn) -> tuple[Step, ...]:
+        return tuple(Step(s.channels, s.template, s.wait_days, s.on_blocked) for s in stage.steps)
+
+    return Strategy(stages=tuple(Stage(s.name, s.from_days, s.to_days, steps(s)) for s in stages))
 
 
 def _channel_problems(raw: ConfigIn, located: yamlio.Located) -> list[yamlio.Problem]:
@@ -351,7 +412,7 @@ def load(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> 
         templates=(file.parent / raw.templates).resolve(),
         lint=(file.parent / raw.lint).resolve() if raw.lint else None,
         company=dict(raw.company),
-        cadence=raw.cadence,
+        strategy=_strategy(raw),
         schedule=raw.schedule,
         profile=raw.profile,
         collectors={

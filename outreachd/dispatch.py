@@ -29,6 +29,7 @@ from outreachd.ledger import store
 from outreachd.render import Message, Renderer
 from outreachd.sources import records
 from outreachd.sources.base import AccountRecord
+from outreachd.strategy import OnBlocked, Position, Strategy
 
 NO_COLLECTOR = "NO-COLLECTOR-FOR-COUNTRY"
 
@@ -50,6 +51,12 @@ CHUNK = 100  # plans decided in one transaction, then sent, then recorded in one
 RETRY_AFTER_ERROR = timedelta(minutes=5)  # a plan whose decision failed is retried then
 DISPATCH_ERROR = "DISPATCH-ERROR"
 SEND_RETRY = "SEND-RETRY"  # the provider took nothing and said try later: the step is retried
+# why a plan moved along its strategy (recorded in the plan's reasons, shown by `plan`)
+STRATEGY_COMPLETE = "STRATEGY-COMPLETE"  # the last stage's last step is behind it
+STAGE_COMPLETE = "STAGE-COMPLETE"  # waiting for the account to reach the next stage
+NO_STAGE_YET = "NO-STAGE-YET"  # before the first stage's days past due
+STEP_SKIPPED = "STEP-SKIPPED"  # on_blocked: skip (the rules that blocked it follow)
+STEP_ADVANCED = "STEP-ADVANCED"  # on_blocked: advance
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -191,11 +198,18 @@ class Dispatcher:
         if policy is None:
             stats.blocked += 1
             return _blocked(plan, now, (NO_COLLECTOR,)), None
+        strategy = self.config.strategy
+        position = strategy.position(plan.stage, plan.step, rec.debt.days_past_due)
+        if position is None:  # before the first stage, or this stage's ladder is done
+            return _between_stages(plan, rec, strategy, now), None
+        plan = dataclasses.replace(plan, stage=position.stage.name, step=position.index)
         refused = refused_contacts(flags)
         rendered: dict[planner.Option, Message] = {}
 
         def lazily() -> Iterator[planner.Option]:
-            for option, message in messages.options(rec, self.config, self.renderer, refused):
+            for option, message in messages.options(
+                rec, self.config, self.renderer, refused, step=position.step
+            ):
                 rendered[option] = message
                 yield option
 
@@ -214,7 +228,7 @@ class Dispatcher:
                     attempt=attempt, message=rendered[option], rec=rec, plan=plan,
                     valid_for=decision.valid_for,  # e.g. Twilio's ValidityPeriod
                 )  # fmt: skip
-                return self._next_step(plan, now), send
+                return _next_step(plan, rec, position, strategy, now), send
             case core.Defer():
                 assert option is not None
                 stats.deferred += 1
@@ -229,8 +243,12 @@ class Dispatcher:
                 for reason in decision.reasons:
                     stats.by_reason[reason] = stats.by_reason.get(reason, 0) + 1
                 rule_ids = list(decision.reasons)
-                out.logs.append(("outreach_blocked", fields_ | {"rule_ids": rule_ids}))
-                return _blocked(plan, now, decision.reasons), None
+                on_blocked = position.step.on_blocked
+                out.logs.append(("outreach_blocked", fields_ | {
+                    "rule_ids": rule_ids, "stage": position.stage.name, "step": position.index,
+                    "on_blocked": on_blocked.value,
+                }))  # fmt: skip
+                return _on_blocked(plan, position, decision.reasons, now), None
         raise AssertionError(f"unknown decision {decision!r}")
 
     @functools.cached_property
@@ -255,16 +273,6 @@ class Dispatcher:
             rule_ids=(),
             packs=decision.facts.packs,
             dialer=option.dialer.value,
-        )
-
-    def _next_step(self, plan: store.Plan, now: datetime) -> store.Plan:
-        cadence = self.config.cadence
-        step = plan.step + 1
-        if step >= cadence.max_steps:
-            return _done(plan, now, "CADENCE-COMPLETE", step=step)
-        due = now + timedelta(days=cadence.wait_days)
-        return dataclasses.replace(
-            plan, step=step, status="due", next_due_at=due, reasons=(), updated_at=now
         )
 
     def _send_all(self, sends: list[_Send], now: datetime, stats: TickStats) -> None:
@@ -405,6 +413,60 @@ def _deferred(
         next_due_at=decision.until,
         reasons=decision.reasons,
         updated_at=now,
+    )
+
+
+def _next_step(
+    plan: store.Plan,
+    rec: AccountRecord,
+    position: Position,
+    strategy: Strategy,
+    now: datetime,
+) -> store.Plan:
+    """After the step at `position` was sent: the next step of its stage after the
+    step's wait; after the last, the next stage's first step when the account reaches it."""
+    due = now + timedelta(days=position.step.wait_days)
+    step = position.index + 1
+    if step < len(position.stage.steps):
+        return dataclasses.replace(
+            plan, step=step, status="due", next_due_at=due, reasons=(), updated_at=now
+        )
+    later = strategy.next_stage_due(rec.debt.days_past_due, now)
+    if later is None:
+        return _done(plan, now, STRATEGY_COMPLETE, step=step)
+    return dataclasses.replace(
+        plan, step=step, status="due", next_due_at=max(due, later), reasons=(STAGE_COMPLETE,),
+        updated_at=now,
+    )  # fmt: skip
+
+
+def _between_stages(
+    plan: store.Plan, rec: AccountRecord, strategy: Strategy, now: datetime
+) -> store.Plan:
+    """No step to take now (no stage covers the account's days past due, or its stage's
+    ladder is done): wait for the next stage to begin, or end the plan."""
+    later = strategy.next_stage_due(rec.debt.days_past_due, now)
+    if later is None:
+        return _done(plan, now, STRATEGY_COMPLETE)
+    why = STAGE_COMPLETE if strategy.stage_for(rec.debt.days_past_due) else NO_STAGE_YET
+    return dataclasses.replace(
+        plan, status="due", next_due_at=later, reasons=(why,), updated_at=now
+    )
+
+
+def _on_blocked(
+    plan: store.Plan, position: Position, reasons: tuple[str, ...], now: datetime
+) -> store.Plan:
+    """No channel can carry the step lawfully: what its `on_blocked` says. `skip` and
+    `advance` move to the next step of the stage (after the wait, or now); the last step's
+    block stops the plan as blocked, as `defer` does."""
+    on_blocked, step = position.step.on_blocked, position.index + 1
+    if on_blocked is OnBlocked.DEFER or step >= len(position.stage.steps):
+        return _blocked(plan, now, reasons)
+    due = now if on_blocked is OnBlocked.ADVANCE else now + timedelta(days=position.step.wait_days)
+    why = (STEP_ADVANCED if on_blocked is OnBlocked.ADVANCE else STEP_SKIPPED, *reasons)
+    return dataclasses.replace(
+        plan, step=step, status="due", next_due_at=due, reasons=why, updated_at=now
     )
 
 

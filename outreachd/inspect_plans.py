@@ -69,19 +69,37 @@ def _line(
         return None
     rec = records.parse_payload(payload)
     plan = ledger.plan(account_id)
-    head = f"{account_id} plan={plan.status if plan else 'none'} step={plan.step if plan else 0}"
+    stage, step = (plan.stage, plan.step) if plan else ("", 0)
+    head = f"{account_id} plan={plan.status if plan else 'none'}"
+    head += f" stage={stage or '-'} step={step} days_past_due={rec.debt.days_past_due}"
     if plan is not None and plan.status == "done":
         return f"{head}: done [{', '.join(plan.reasons)}]"
     if plan is not None and plan.next_due_at is not None and plan.next_due_at > at:
         at = plan.next_due_at  # a waiting step is decided when it falls due
         head += f" due={plan.next_due_at:%Y-%m-%dT%H:%MZ}"
+    if plan is not None and plan.reasons:
+        head += f" (last: {', '.join(plan.reasons)})"
+    position = cfg.strategy.position(stage, step, rec.debt.days_past_due)
+    if position is None:
+        later = cfg.strategy.next_stage_due(rec.debt.days_past_due, at)
+        return f"{head}: no step to take" + (
+            f"; the next stage begins in {(later - at).days} day(s)" if later else
+            "; the strategy is complete"
+        )  # fmt: skip
+    s = position.step
+    head += (
+        f" -> stage {position.stage.name} step {position.index}: {s.template} by "
+        f"{'/'.join(c.value for c in s.channels)}, then wait {s.wait_days}d, "
+        f"on_blocked={s.on_blocked.value}"
+    )
     policy = cfg.policy(rec.borrower.residence.country)
     if policy is None:
         return f"{head}: block [NO-COLLECTOR-FOR-COUNTRY]"
     with ledger.borrower_txn(rec.borrower_id) as txn:
         history = txn.history(at - cfg.lookback)
         flags = txn.flags(overlay.DECIDING).get(rec.borrower_id, [])
-    opts = [o for o, _ in messages.options(rec, cfg, renderer, refused_contacts(flags))]
+    refused = refused_contacts(flags)
+    opts = [o for o, _ in messages.options(rec, cfg, renderer, refused, step=s)]
     acct = Account(borrower=rec.borrower, flags=learned_flags(rec, flags))
     choice = planner.choose(acct, (rec.account_id,), history, opts, at=at, policy=policy)
     return f"{head}: {_describe(choice)}"

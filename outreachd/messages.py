@@ -10,6 +10,7 @@ from outreachd.core.model import Channel, Dialer, Email, Owner, Phone, PhoneKind
 from outreachd.core.planner import Option
 from outreachd.render import Message, Renderer, money
 from outreachd.sources.base import AccountRecord
+from outreachd.strategy import Step
 
 SMS_KINDS = frozenset({PhoneKind.MOBILE, PhoneKind.PERSONAL})
 # A call's script is spoken by text-to-speech: an artificial voice, which the TCPA treats as
@@ -48,17 +49,25 @@ def contact_points(rec: AccountRecord, channel: Channel) -> Iterator[Phone | Ema
 
 
 def options(
-    rec: AccountRecord, cfg: Config, renderer: Renderer, refused: Set[str] = frozenset()
+    rec: AccountRecord,
+    cfg: Config,
+    renderer: Renderer,
+    refused: Set[str] = frozenset(),
+    step: Step | None = None,
 ) -> Iterator[tuple[Option, Message]]:
     """The step's candidates in preference order, each with its rendered message; lazily, so
     a channel after the first allowed one is never rendered. Contact points in `refused` (a
-    provider refused them for good) are never offered."""
+    provider refused them for good) are never offered. `step`: by default the first step of
+    the stage the account is in (none: no candidates)."""
     company = cfg.company.get(rec.borrower.residence.country)
-    if company is None:
+    if step is None:
+        position = cfg.strategy.position("", 0, rec.debt.days_past_due)
+        step = position.step if position is not None else None
+    if company is None or step is None:
         return
     values = variables(rec, company)
-    for channel in cfg.cadence.channels:
-        template_id = renderer.template_id(rec.locale, channel, cfg.cadence.template)
+    for channel in step.channels:
+        template_id = renderer.template_id(rec.locale, channel, step.template)
         points = [p for p in contact_points(rec, channel) if p.id not in refused]
         if not points or not renderer.exists(template_id):
             continue
@@ -86,7 +95,7 @@ _SAMPLE = {"given_name": "Maximiliano", "family_name": "Oyelaran-Whitfield"}
 
 def check_templates(cfg: Config, renderer: Renderer) -> list[str]:
     """Problems found before the daemon is ready: a collector country without a company, a
-    template the cadence needs that is missing, and (lint.py) every template of the
+    template the strategy needs that is missing, and (lint.py) every template of the
     collectors' locales rendered with worst-case values: a missing variable, and what the
     content lint refuses."""
     problems = []
@@ -123,10 +132,11 @@ def _worst_case(company: CompanyIn, locale: str) -> dict[str, object]:
 
 
 def _missing(cfg: Config, renderer: Renderer, locale: str) -> list[str]:
-    """The cadence's templates that do not exist for `locale`."""
+    """The strategy's templates that do not exist for `locale`."""
     out = []
-    for channel in cfg.cadence.channels:
-        template_id = renderer.template_id(locale, channel, cfg.cadence.template)
+    for channel, template in sorted(cfg.strategy.templates()):
+        template_id = renderer.template_id(locale, channel, template)
         if not renderer.exists(template_id):
-            out.append(f"{renderer.directory / template_id}.txt.j2: missing (cadence.channels)")
+            why = f"missing (a strategy step sends {template} by {channel.value})"
+            out.append(f"{renderer.directory / template_id}.txt.j2: {why}")
     return out

@@ -126,6 +126,7 @@ plans = Table(
     Column("lease_owner", Text),
     Column("lease_until", UTCTimestamp),
     Column("updated_at", UTCTimestamp, nullable=False),
+    Column("stage", Text, nullable=False, server_default=""),  # version 7
     # account_id last: due plans come out of the index already in (next_due_at, account_id) order
     Index("ix_plans_status_due", "status", "next_due_at", "account_id"),
 )
@@ -309,6 +310,14 @@ def _v6_calls(conn: Connection) -> None:
     )
 
 
+def _v7_plan_stage(conn: Connection) -> None:
+    """Version 7: plans.stage, the strategy stage a plan's step belongs to."""
+    columns = {c["name"] for c in sqlalchemy.inspect(conn).get_columns("plans")}
+    if "stage" not in columns:  # an older ledger; a new one has it from create_all
+        ddl = "ALTER TABLE plans ADD COLUMN stage TEXT NOT NULL DEFAULT ''"
+        conn.execute(sqlalchemy.text(ddl))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _v1_initial,
     _v2_source_digest,
@@ -316,6 +325,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _v4_contacts,
     _v5_replies,
     _v6_calls,
+    _v7_plan_stage,
 ]
 LATEST = len(MIGRATIONS)
 

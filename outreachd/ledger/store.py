@@ -79,6 +79,7 @@ class Plan:
     next_due_at: datetime | None
     reasons: tuple[str, ...]
     updated_at: datetime
+    stage: str = ""  # the strategy stage the step is in ("": none yet)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -104,7 +105,7 @@ def statuses(ledger: Ledger) -> dict[str, str]:
 
 def test_migrate_is_idempotent_and_reports_the_version(ledger: Ledger) -> None:
     """Running migrate again changes nothing and reports the latest version."""
-    assert ledger.migrate() == schema.LATEST == 6
+    assert ledger.migrate() == schema.LATEST == 7
     assert ledger.migrate() == schema.LATEST
     engine = create_engine(ledger.url, poolclass=NullPool)
     with engine.connect() as conn:
@@ -112,6 +113,26 @@ def test_migrate_is_idempotent_and_reports_the_version(ledger: Ledger) -> None:
             schema.LATEST
         ]
     engine.dispose()
+
+
+def test_a_version_6_ledger_gets_plan_stages(ledger: Ledger) -> None:
+    """Migration 7 adds plans.stage to a ledger whose plans were written without it; they
+    keep everything else and read as stage "" (the dispatcher places them in their stage)."""
+    with_plans(ledger, [plan("A1", NOW, step=1)])
+    engine = create_engine(ledger.url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE plans DROP COLUMN stage")
+        conn.execute(schema.schema_version.update().values(version=6))
+    engine.dispose()
+    assert ledger.migrate() == 7
+    old = ledger.plan("A1")
+    assert old is not None and (old.stage, old.step, old.reasons) == (
+        "",
+        1,
+        ("cap:ok", "window:ok"),
+    )
+    ledger.save_plans([dataclasses.replace(old, stage="early")])
+    assert ledger.plan("A1") == dataclasses.replace(old, stage="early")
 
 
 def test_concurrent_migrations_do_not_collide(ledger_kind: str, tmp_path: Path) -> None:

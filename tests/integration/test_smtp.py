@@ -185,7 +185,7 @@ def test_a_mailbox_refused_for_good_is_flagged_and_never_tried_again(
     with ledger.borrower_txn("CN-0001") as txn:
         (flag,) = txn.flags([INVALID_CONTACT])["CN-0001"]
     assert flag.value == {"contact_id": "e1", "channel": "email"} and flag.source == "email:550"
-    later = NOW + timedelta(days=r.cfg.cadence.wait_days, hours=1)
+    later = NOW + timedelta(days=r.cfg.strategy.stages[0].steps[0].wait_days, hours=1)
     dispatch(r, monkeypatch, later)
     assert server.mailbox.rcpts == ["gone@example.net"] and len(r.events()) == 1
     plan = ledger.plan("CN-0001-1")

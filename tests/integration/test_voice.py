@@ -31,6 +31,7 @@ from outreachd.overlay import INVALID_CONTACT
 from outreachd.reconcile import reconcile
 from outreachd.render import Renderer
 from outreachd.sources import records
+from outreachd.strategy import Strategy
 from outreachd.webhooks import WebhookServer
 from outreachd.yamlio import YamlError
 from tests.acceptance.daemon_kit import write_config
@@ -45,6 +46,8 @@ PUBLIC = "https://hooks.example/outreachd"
 CALLER = "+12125550100"
 AMOUNT = "$1,280.50"  # the debt's balance as the message says it
 EVENING = datetime(2026, 12, 2, 0, 30, tzinfo=UTC)  # Tuesday 19:30 in New York
+
+WAIT_DAYS = 3  # the calls-only strategy's wait between steps
 
 
 @dataclasses.dataclass
@@ -137,9 +140,9 @@ def voice_rig(
         "account_sid": ACCOUNT, "api_base": base, "timeout_seconds": 0.5,
         "calls_per_second": 200, "senders": {"US": {"call_from": CALLER, **sender}},
     })  # fmt: skip
-    cadence = r.cfg.cadence.model_copy(update={"channels": (Channel.CALL,)})
+    strategy = Strategy.single((Channel.CALL,), "first_reminder", WAIT_DAYS, max_steps=3)
     r.cfg = dataclasses.replace(
-        r.cfg, twilio=settings, route={Channel.CALL: "twilio"}, cadence=cadence,
+        r.cfg, twilio=settings, route={Channel.CALL: "twilio"}, strategy=strategy,
         webhooks=WebhooksIn(listen="127.0.0.1:0", public_url=PUBLIC),
     )  # fmt: skip
     return r
@@ -250,7 +253,7 @@ def test_pressing_9_stops_calls_to_that_number(env: Env) -> None:
     call.status("completed", AnsweredBy="human")
     assert event(r)["outcome"] == "answered_hangup"
     env.fake.requests.clear()
-    later = MIDDAY + timedelta(days=r.cfg.cadence.wait_days, hours=1)
+    later = MIDDAY + timedelta(days=WAIT_DAYS, hours=1)
     stats = r.dispatcher(wiring.channel(r.cfg)).tick(later)
     assert (stats.claimed, stats.sent, stats.blocked) == (1, 0, 1) and env.fake.requests == []
 
