@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from outreachd import messages, overlay
+from outreachd import branches, messages, overlay
 from outreachd.channels.base import Channel, Envelope, Receipt, SendError
 from outreachd.channels.router import deliver
 from outreachd.config import Config
@@ -67,6 +67,9 @@ class _Out:
     now: datetime
     stats: TickStats
     logs: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    # hand-offs to open with the chunk's commit: (borrower, account, kind, reason)
+    handoffs: list[tuple[str, str | None, str, str]] = field(default_factory=list)
+    offered: set[str] = field(default_factory=set)  # borrowers with a hardship offer out
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -155,6 +158,7 @@ class Dispatcher:
                 chunk = [p for p in chunk if p.account_id in held]
             histories = txn.histories(now - self.config.lookback)
             learned = txn.flags(overlay.DECIDING)
+            out.offered.update(txn.open_handoffs(branches.OFFER_HANDOFF))
             for plan in chunk:
                 rec = recs.get(plan.account_id)
                 try:
@@ -177,6 +181,7 @@ class Dispatcher:
             txn.reserve_many((send.attempt for send in sends), now)
             txn.save_calls((script(s.attempt.id, s.message) for s in sends if _is_call(s)), now)
             txn.save_plans(saved, release_owner=self.owner)
+            txn.add_handoffs(out.handoffs, now)
         for name, fields_ in out.logs:  # only what was committed is logged
             warn = name in ("dispatch_error", "plan_lease_lost")
             (self.log.warning if warn else self.log.info)(name, **fields_)
@@ -198,22 +203,24 @@ class Dispatcher:
         if policy is None:
             stats.blocked += 1
             return _blocked(plan, now, (NO_COLLECTOR,)), None
-        strategy = self.config.strategy
-        position = strategy.position(plan.stage, plan.step, rec.debt.days_past_due)
-        if position is None:  # before the first stage, or this stage's ladder is done
-            return _between_stages(plan, rec, strategy, now), None
+        account = Account(borrower=rec.borrower, flags=learned_flags(rec, flags))
+        where = self._where(plan, rec, account.flags, out)
+        if isinstance(where, store.Plan):  # no step to take now
+            return where, None
+        position, branch = where
+        purpose = branch.purpose if branch is not None else model.Purpose.COLLECTION
         plan = dataclasses.replace(plan, stage=position.stage.name, step=position.index)
         refused = refused_contacts(flags)
         rendered: dict[planner.Option, Message] = {}
 
         def lazily() -> Iterator[planner.Option]:
             for option, message in messages.options(
-                rec, self.config, self.renderer, refused, step=position.step
-            ):
+                rec, self.config, self.renderer, refused, step=position.step,
+                purpose=purpose, flags=account.flags,
+            ):  # fmt: skip
                 rendered[option] = message
                 yield option
 
-        account = Account(borrower=rec.borrower, flags=learned_flags(rec, flags))
         debts = (rec.account_id,)
         choice = planner.choose(
             account, debts, history, lazily(), at=now, policy=policy, validity=self._timed
@@ -228,7 +235,7 @@ class Dispatcher:
                     attempt=attempt, message=rendered[option], rec=rec, plan=plan,
                     valid_for=decision.valid_for,  # e.g. Twilio's ValidityPeriod
                 )  # fmt: skip
-                return _next_step(plan, rec, position, strategy, now), send
+                return self._after_send(plan, rec, position, branch, out), send
             case core.Defer():
                 assert option is not None
                 stats.deferred += 1
@@ -250,6 +257,42 @@ class Dispatcher:
                 }))  # fmt: skip
                 return _on_blocked(plan, position, decision.reasons, now), None
         raise AssertionError(f"unknown decision {decision!r}")
+
+    def _where(
+        self, plan: store.Plan, rec: AccountRecord, flags: Flags, out: _Out
+    ) -> tuple[Position, branches.Branch | None] | store.Plan:
+        """The step to take now, in a branch or on the strategy's ladder; or, when there is
+        none, the plan's next state (waiting, paused or ended)."""
+        strategy, now = self.config.strategy, out.now
+        offered = rec.borrower_id in out.offered
+        branch = branches.branch(rec, flags, plan.stage, plan.step, now, offered=offered)
+        if branch is not None:
+            if branch.position is None:
+                return _held(plan, branch, now)
+            return branch.position, branch
+        position = strategy.position(plan.stage, plan.step, rec.debt.days_past_due)
+        if position is None:  # before the first stage, or this stage's ladder is done
+            return _between_stages(plan, rec, strategy, now)
+        return position, None
+
+    def _after_send(
+        self,
+        plan: store.Plan,
+        rec: AccountRecord,
+        position: Position,
+        branch: branches.Branch | None,
+        out: _Out,
+    ) -> store.Plan:
+        """The plan once its step is reserved for sending; a hardship offer also opens a
+        hand-off for a person to agree the deferment or instalments."""
+        if branch is None:
+            return _next_step(plan, rec, position, self.config.strategy, out.now)
+        if branch.name == branches.HARDSHIP:
+            why = "hardship offer sent: agree a deferment or instalments"
+            out.handoffs.append((rec.borrower_id, rec.account_id, branches.OFFER_HANDOFF, why))
+            out.offered.add(rec.borrower_id)
+        after = branches.after_send(branch.name, rec, out.now)
+        return _held(dataclasses.replace(plan, step=1), after, out.now)
 
     @functools.cached_property
     def _timed(self) -> frozenset[model.Channel]:
@@ -273,6 +316,7 @@ class Dispatcher:
             rule_ids=(),
             packs=decision.facts.packs,
             dialer=option.dialer.value,
+            purpose=option.purpose.value,
         )
 
     def _send_all(self, sends: list[_Send], now: datetime, stats: TickStats) -> None:
@@ -452,6 +496,21 @@ def _between_stages(
     return dataclasses.replace(
         plan, status="due", next_due_at=later, reasons=(why,), updated_at=now
     )
+
+
+def _held(plan: store.Plan, branch: branches.Branch, now: datetime) -> store.Plan:
+    """A branch with no step to take now: the plan waits until its time, pauses (blocked until
+    the flag is cleared) or ends."""
+    reasons = (branch.stop,) if branch.stop else ()
+    if branch.done:
+        return dataclasses.replace(
+            plan, status="done", next_due_at=None, reasons=reasons, updated_at=now
+        )
+    if branch.wait_until is not None:
+        return dataclasses.replace(
+            plan, status="due", next_due_at=branch.wait_until, reasons=reasons, updated_at=now
+        )
+    return _blocked(plan, now, reasons)
 
 
 def _on_blocked(

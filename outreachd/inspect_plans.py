@@ -54,6 +54,7 @@ def record_flag(
         now = clock.now()
         with ledger.borrower_txn(borrower) as txn:
             txn.add_flag(name, value, source, now)
+            txn.reopen(now, waiting=name == "hardship" and value is True)
         shown = json.dumps(value, ensure_ascii=False)
         out.write(f"{borrower}: {name} = {shown} recorded at {now.isoformat()} ({source})\n")
         return 0

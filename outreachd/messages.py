@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Set
+from datetime import date
+from decimal import Decimal
 
-from outreachd import lint, yamlio
+from outreachd import branches, lint, yamlio
 from outreachd.config import CompanyIn, Config
-from outreachd.core.model import Channel, Dialer, Email, Owner, Phone, PhoneKind
+from outreachd.core.model import Channel, Dialer, Email, Flags, Owner, Phone, PhoneKind, Purpose
 from outreachd.core.planner import Option
-from outreachd.render import Message, Renderer, money
+from outreachd.render import Message, Renderer, day_month, money
 from outreachd.sources.base import AccountRecord
 from outreachd.strategy import Step
 
@@ -19,10 +21,26 @@ SMS_KINDS = frozenset({PhoneKind.MOBILE, PhoneKind.PERSONAL})
 CALL_DIALER = Dialer.PRERECORDED
 
 
-def variables(rec: AccountRecord, company: CompanyIn) -> dict[str, object]:
-    """Everything a template may use; amounts come from the source, never invented."""
+def variables(
+    rec: AccountRecord, company: CompanyIn, flags: Flags | None = None
+) -> dict[str, object]:
+    """Everything a template may use; amounts come from the source, never invented: the
+    instalment offer's figures are computed from the balance (branches.instalments), exactly.
+    `flags`: the account's flags with what the ledger learned (default: the source's)."""
     digits = "".join(ch for ch in rec.account_id if ch.isdigit())
+    debt = rec.debt
+    plan = branches.instalments(debt.balance)
+    promise = (flags or rec.flags).promise_to_pay
+
+    def cash(amount: Decimal) -> str:
+        return money(amount, debt.currency, rec.locale)
+
     return {
+        "down_payment": cash(plan.down),
+        "monthly_payment": cash(plan.monthly),
+        "last_payment": cash(plan.last),
+        "months": plan.months,
+        "pay_by": day_month(promise.pay_by, rec.locale) if promise else "",
         "given_name": rec.given_name,
         "family_name": rec.family_name,
         "company": company.name,
@@ -31,7 +49,7 @@ def variables(rec: AccountRecord, company: CompanyIn) -> dict[str, object]:
         "signature": company.signature or company.name,
         "license": company.license,
         "creditor": rec.debt.creditor,
-        "amount": money(rec.debt.balance, rec.debt.currency, rec.locale),
+        "amount": cash(debt.balance),
         "days": rec.debt.days_past_due,
         "last4": digits[-4:] or rec.account_id[-4:],
     }
@@ -54,6 +72,9 @@ def options(
     renderer: Renderer,
     refused: Set[str] = frozenset(),
     step: Step | None = None,
+    *,
+    purpose: Purpose = Purpose.COLLECTION,
+    flags: Flags | None = None,
 ) -> Iterator[tuple[Option, Message]]:
     """The step's candidates in preference order, each with its rendered message; lazily, so
     a channel after the first allowed one is never rendered. Contact points in `refused` (a
@@ -65,7 +86,7 @@ def options(
         step = position.step if position is not None else None
     if company is None or step is None:
         return
-    values = variables(rec, company)
+    values = variables(rec, company, flags)
     for channel in step.channels:
         template_id = renderer.template_id(rec.locale, channel, step.template)
         points = [p for p in contact_points(rec, channel) if p.id not in refused]
@@ -76,7 +97,7 @@ def options(
             dialer = CALL_DIALER if channel is Channel.CALL else Dialer.MANUAL
             option = Option(
                 channel=channel, contact_id=point.id, template=template_id, meta=message.meta,
-                dialer=dialer,
+                dialer=dialer, purpose=purpose,
             )  # fmt: skip
             yield option, message
 
@@ -118,7 +139,13 @@ def check_templates(cfg: Config, renderer: Renderer) -> list[str]:
 def _worst_case(company: CompanyIn, locale: str) -> dict[str, object]:
     """Long but plausible values, so a length check sees the worst case."""
     currency = {"en-US": "USD", "en-GB": "GBP", "zh-CN": "CNY"}[locale]
+    plan = branches.instalments(Decimal("123456.78"))
     return {
+        "down_payment": money(plan.down, currency, locale),
+        "monthly_payment": money(plan.monthly, currency, locale),
+        "last_payment": money(plan.last, currency, locale),
+        "months": plan.months,
+        "pay_by": day_month(date(2026, 12, 28), locale),
         "company": company.name,
         "callback": company.callback,
         "hotline": company.callback,
@@ -134,7 +161,7 @@ def _worst_case(company: CompanyIn, locale: str) -> dict[str, object]:
 def _missing(cfg: Config, renderer: Renderer, locale: str) -> list[str]:
     """The strategy's templates that do not exist for `locale`."""
     out = []
-    for channel, template in sorted(cfg.strategy.templates()):
+    for channel, template in sorted(cfg.strategy.templates() | branches.TEMPLATES):
         template_id = renderer.template_id(locale, channel, template)
         if not renderer.exists(template_id):
             why = f"missing (a strategy step sends {template} by {channel.value})"

@@ -80,6 +80,11 @@ def money(amount: Decimal | str, currency: str, locale: str) -> str:
     return f"{symbol}{value.quantize(Decimal(1).scaleb(-digits)):,.{digits}f}"
 
 
+def day_month(day: date, locale: str) -> str:
+    """A day of the year as people write it: `March 13` (en-US), `13 March` (en-GB), `3月13日`."""
+    return babel.dates.format_skeleton("MMMMd", day, locale=locale.replace("-", "_"))
+
+
 @functools.lru_cache(maxsize=256)
 def _simple_currency(currency: str, locale: str) -> tuple[str, int] | None:
     """(symbol, fraction digits) when the locale's currency pattern is `¤#,##0.00` with a

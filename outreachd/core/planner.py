@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from outreachd.core import decide as core
-from outreachd.core.model import Account, Attempt, Channel, Dialer, Event, TemplateMeta
+from outreachd.core.model import Account, Attempt, Channel, Dialer, Event, Purpose, TemplateMeta
 
 NO_CONTACT_POINT = "NO-CONTACT-POINT"
 VALIDITY_LIMIT = timedelta(hours=1)  # how far ahead a send's lawful time is looked at
@@ -28,6 +28,7 @@ class Option:
     template: str  # template id
     meta: TemplateMeta
     dialer: Dialer = Dialer.MANUAL  # how a call is placed (a text-to-speech call: prerecorded)
+    purpose: Purpose = Purpose.COLLECTION  # a receipt is transactional
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -69,7 +70,7 @@ def choose(
 def _attempt(option: Option, debts: tuple[str, ...]) -> Attempt:
     return Attempt(
         channel=option.channel, to=option.contact_id, dialer=option.dialer, debts=debts,
-        template=option.meta,
+        template=option.meta, purpose=option.purpose,
     )  # fmt: skip
 
 

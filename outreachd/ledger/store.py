@@ -202,6 +202,20 @@ class Attempt:
     purpose: str = "collection"
 
 
+def _reopen(conn: Connection, borrower_id: str, now: datetime, *, waiting: bool) -> int:
+    """The borrower's flags changed: their blocked plans are decided again now (a restriction
+    may have lifted, a branch may apply); with `waiting`, their waiting plans too (hardship:
+    the offer goes out at the next lawful moment, not after the ladder's wait). How many."""
+    statuses = ["blocked", "due"] if waiting else ["blocked"]
+    stmt = (
+        update(plans)
+        .where(plans.c.borrower_id == borrower_id, plans.c.status.in_(statuses))
+        .values(status="due", next_due_at=now, updated_at=now)
+    )
+    with schema.translate():
+        return conn.execute(stmt).rowcount
+
+
 def _plan_row(plan: Plan) -> dict[str, object]:
     if plan.status not in PLAN_STATUSES:
         raise ValueError(f"plan status {plan.status!r} is not one of {sorted(PLAN_STATUSES)}")
@@ -366,6 +380,28 @@ class BorrowerTxn:
             if release_owner is not None:
                 ids = [str(row["account_id"]) for row in rows]
                 self._conn.execute(_release_stmt(ids, release_owner))
+
+    def add_handoffs(self, rows: Iterable[tuple[str, str | None, str, str]], now: datetime) -> None:
+        """Open hand-offs to a human, (borrower, account, kind, reason) each, in this
+        transaction (so a hand-off exists exactly when what prompted it was committed)."""
+        hand = [{"borrower_id": b, "account_id": a, "kind": k, "reason": r, "created_at": now}
+                for b, a, k, r in rows]  # fmt: skip
+        if hand:
+            self._conn.execute(insert(handoffs), hand)
+
+    def open_handoffs(self, kind: str) -> set[str]:
+        """The borrowers (of this transaction) with an open hand-off of `kind`."""
+        query = select(handoffs.c.borrower_id).where(
+            handoffs.c.borrower_id.in_(sorted(self.borrower_ids)),
+            handoffs.c.kind == kind,
+            handoffs.c.status == "open",
+        )
+        with schema.translate():
+            return {row.borrower_id for row in self._conn.execute(query)}
+
+    def reopen(self, now: datetime, *, waiting: bool = False) -> int:
+        """After the borrower's flags changed: see `_reopen`."""
+        return sum(_reopen(self._conn, b, now, waiting=waiting) for b in sorted(self.borrower_ids))
 
     def add_flag(self, name: str, value: object, source: str, now: datetime) -> None:
         """Record a flag the daemon raised itself (an opt-out, hardship from a reply)."""
@@ -803,6 +839,8 @@ class Ledger:
             flag_rows = [_flag_row(flag, at) for flag in raise_flags]
             if flag_rows:
                 conn.execute(insert(flags), flag_rows)
+                hardship = any(f.name == "hardship" and f.value is True for f in raise_flags)
+                _reopen(conn, borrower_id, at, waiting=hardship)
             hand = [{"borrower_id": b, "account_id": a, "kind": k, "reason": r, "created_at": at}
                     for b, a, k, r in handoffs_]  # fmt: skip
             if hand:

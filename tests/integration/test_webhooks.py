@@ -4,12 +4,13 @@ signed or refused, idempotent, never backwards, and what an error code proves is
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -21,7 +22,7 @@ from twilio.request_validator import RequestValidator
 
 from outreachd import replies
 from outreachd.config import WebhooksIn
-from outreachd.ledger.store import Attempt, Ledger, Recorded
+from outreachd.ledger.store import Attempt, Ledger, Plan, Recorded
 from outreachd.overlay import INVALID_CONTACT
 from outreachd.replies import FLAG_OF
 from outreachd.sources import records
@@ -386,3 +387,30 @@ def test_fuzzed_callbacks_never_crash_the_server(
     assert status < 500, (status, path, form, raw)
     with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=5) as ok:
         assert ok.status == 200
+
+
+def test_hardship_in_a_reply_brings_the_borrower_s_plans_forward(
+    ledger: Ledger, hooks: tuple[WebhookServer, Log]
+) -> None:
+    """The ladder's waits give way to the hardship offer: the borrower's waiting and blocked
+    plans are due at once (the dispatcher decides them, caps and hours included). Any other
+    flag only re-opens blocked plans: a restriction never pulls a contact forward."""
+    server, _ = hooks
+    with_borrower(ledger)
+    later = NOW + timedelta(days=3)
+    waiting = Plan(
+        account_id="US-0001-1", borrower_id="US-0001", step=1, status="due", channel=None,
+        contact_id=None, template=None, next_due_at=later, reasons=(), updated_at=NOW,
+    )  # fmt: skip
+    blocked = dataclasses.replace(waiting, account_id="US-0001-2", status="blocked",
+                                  next_due_at=None)  # fmt: skip
+    ledger.save_plans([waiting, blocked])
+    reply(server, "my attorney will call you", sid="SMa")
+    first, second = ledger.plan("US-0001-1"), ledger.plan("US-0001-2")
+    assert first is not None and (first.status, first.next_due_at) == ("due", later)
+    assert second is not None and second.status == "due"  # re-opened: decided again now
+    assert second.next_due_at is not None and second.next_due_at < later
+    reply(server, "I lost my job last month", sid="SMb")
+    first = ledger.plan("US-0001-1")
+    assert first is not None and first.status == "due"
+    assert first.next_due_at is not None and first.next_due_at < later

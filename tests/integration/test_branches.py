@@ -1,0 +1,192 @@
+"""Branches on both ledgers: hardship pauses the ladder after one offer (and a hand-off);
+a promise to pay holds collection until its day, reminds once on it, and the ladder resumes
+the day after if unpaid; a payment gets one receipt, then silence. The instalment figures
+are exact and come from the balance."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from outreachd import branches, inspect_plans, messages
+from outreachd.ledger.store import Ledger
+from outreachd.render import Renderer
+from outreachd.sources import records
+from outreachd.sources.jsonl import JsonlSource
+from outreachd.sweep import sweep
+from tests.integration.test_dispatch import NOW, Recorder, Rig, cn_row, drain, rig
+
+SHANGHAI_DAY = timedelta(days=1)
+
+
+def row(borrower: int = 1, debt: int = 1, **flags: Any) -> dict[str, Any]:
+    out = cn_row(borrower, debt)
+    out["flags"] = flags
+    return out
+
+
+def resweep(r: Rig, tmp_path: Path, rows: list[dict[str, Any]], now: datetime) -> None:
+    path = tmp_path / "portfolio.jsonl"
+    path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in rows))
+    sweep(source=JsonlSource(path), ledger=r.ledger, now=now, log=r.log)
+
+
+def templates(channel: Recorder) -> list[str]:
+    return [e.message.template_id for e in channel.sent]
+
+
+def handoffs(r: Rig) -> list[dict[str, Any]]:
+    return [x for x in r.ledger.export() if x["record"] == "handoff"]
+
+
+# --- hardship ---------------------------------------------------------------------------------
+
+
+def test_hardship_sends_one_offer_opens_a_hand_off_and_pauses(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """Three debts of one borrower with hardship: one offer (not one per debt), one hand-off,
+    every plan paused; nothing more however long we wait."""
+    r = rig(ledger, tmp_path, [row(1, d, hardship=True) for d in (1, 2, 3)], batch=10)
+    channel = Recorder()
+    drain(r.dispatcher(channel), NOW)
+    assert templates(channel) == ["zh-CN/sms/hardship_offer"]
+    (task,) = handoffs(r)
+    assert task["kind"] == branches.OFFER_HANDOFF and task["borrower_id"] == "CN-0001"
+    plans = ledger.plans()
+    assert {(p.status, p.reasons) for p in plans} == {("blocked", (branches.HARDSHIP_PAUSED,))}
+    for days in (1, 5, 30):
+        assert drain(r.dispatcher(channel), NOW + timedelta(days=days)).sent == 0
+    body = channel.sent[0].message.body
+    assert "¥10.15" in body and "6个月分期" in body  # 10 % of ¥101.50, exactly
+
+
+def test_hardship_learned_later_replaces_the_ladder_and_its_clearing_resumes_it(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """An operator records hardship mid-ladder: the waiting plan is decided now and the offer
+    goes out; when the operator clears it, the ladder starts again from its stage's first step."""
+    r = rig(ledger, tmp_path, [row(1)], batch=10)
+    channel = Recorder()
+    drain(r.dispatcher(channel), NOW)
+    assert templates(channel) == ["zh-CN/sms/first_reminder"]
+    later = NOW + timedelta(hours=5)  # 15:00 in Shanghai, the ladder waits 3 days
+    with ledger.borrower_txn("CN-0001") as txn:
+        txn.add_flag("hardship", True, "agent: lost job", later)
+        assert txn.reopen(later, waiting=True) == 1
+    drain(r.dispatcher(channel), later)
+    assert templates(channel)[-1] == "zh-CN/email/hardship_offer"  # SMS cap: 1 a day
+    plan = ledger.plan("CN-0001-1")
+    assert plan is not None and (plan.status, plan.stage) == ("blocked", branches.HARDSHIP)
+    cleared = NOW + timedelta(days=10)
+    with ledger.borrower_txn("CN-0001") as txn:
+        txn.add_flag("hardship", False, "agent: back at work", cleared)
+        assert txn.reopen(cleared) == 1
+    drain(r.dispatcher(channel), cleared)
+    assert templates(channel)[-1] == "zh-CN/sms/first_reminder"
+    plan = ledger.plan("CN-0001-1")
+    assert plan is not None and (plan.stage, plan.step) == ("all", 1)
+
+
+def test_the_offer_s_figures_are_exact_in_every_locale(ledger: Ledger, tmp_path: Path) -> None:
+    r = rig(ledger, tmp_path, [row(1)], batch=10)
+
+    payload = ledger.account_payload("CN-0001-1")
+    assert payload is not None
+    rec = records.parse_payload(payload)
+    rec = dataclasses.replace(rec, debt=dataclasses.replace(rec.debt, balance=Decimal("1280.50")))
+    values = messages.variables(rec, r.cfg.company[rec.borrower.residence.country])
+    assert (values["down_payment"], values["monthly_payment"], values["last_payment"]) == (
+        "¥128.05", "¥192.07", "¥192.10")  # fmt: skip
+    text = Renderer(r.cfg.templates).render("zh-CN/email/hardship_offer", values).body
+    assert "先还¥128.05" in text and "每月\n  ¥192.07" in text and "最后一个月¥192.10" in text
+
+
+@given(st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False))
+def test_instalments_add_up_to_the_balance_exactly(balance: Decimal) -> None:
+    plan = branches.instalments(balance)
+    assert plan.down + plan.monthly * (plan.months - 1) + plan.last == balance
+    assert plan.down == (balance / 10).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+    assert 0 <= plan.last - plan.monthly < Decimal("0.01") * plan.months
+    assert min(plan.down, plan.monthly, plan.last) >= 0
+
+
+# --- promise to pay ---------------------------------------------------------------------------
+
+PAY_BY = "2026-12-04"  # Friday; NOW is Tuesday 10:00 in Shanghai
+PAY_DAY = datetime(2026, 12, 3, 16, 0, tzinfo=UTC)  # 4 December 00:00 in Shanghai
+PROMISE = {"recorded_on": "2026-11-30", "pay_by": PAY_BY}
+
+
+def test_a_kept_promise_one_reminder_on_the_day_then_a_receipt_then_silence(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    r = rig(ledger, tmp_path, [row(1, promise_to_pay=PROMISE)], batch=10)
+    channel = Recorder()
+    assert drain(r.dispatcher(channel), NOW).sent == 0
+    plan = ledger.plan("CN-0001-1")
+    assert plan is not None and plan.reasons == (branches.PROMISE_WAIT,)
+    assert plan.next_due_at == PAY_DAY
+    drain(r.dispatcher(channel), PAY_DAY)  # midnight: the house rule waits for 09:00, SMS only
+    plan = ledger.plan("CN-0001-1")
+    assert plan is not None and plan.next_due_at == PAY_DAY + timedelta(hours=9)
+    drain(r.dispatcher(channel), plan.next_due_at)
+    assert templates(channel) == ["zh-CN/sms/promise_reminder"]
+    assert "12月4日" in channel.sent[0].message.body
+    plan = ledger.plan("CN-0001-1")
+    assert plan is not None and plan.reasons == (branches.PROMISE_REMINDED,)
+    assert plan.next_due_at == PAY_DAY + SHANGHAI_DAY
+    assert drain(r.dispatcher(channel), PAY_DAY + timedelta(hours=15)).sent == 0  # one only
+    paid = row(1, promise_to_pay=PROMISE)
+    paid["debt"]["balance"] = "0.00"
+    resweep(r, tmp_path, [paid], PAY_DAY + timedelta(hours=20))
+    drain(r.dispatcher(channel), PAY_DAY + SHANGHAI_DAY + timedelta(hours=10))
+    assert templates(channel)[-1] == "zh-CN/email/receipt"
+    receipt = r.events()[-1]
+    assert receipt["purpose"] == "transactional"
+    plan = ledger.plan("CN-0001-1")
+    assert plan is not None and (plan.status, plan.reasons) == ("done", (branches.PAID_DONE,))
+    assert drain(r.dispatcher(channel), PAY_DAY + timedelta(days=30)).claimed == 0
+    assert len(channel.sent) == 2
+
+
+def test_a_broken_promise_resumes_the_ladder_the_day_after(ledger: Ledger, tmp_path: Path) -> None:
+    r = rig(ledger, tmp_path, [row(1, promise_to_pay=PROMISE)], batch=10)
+    channel = Recorder()
+    drain(r.dispatcher(channel), NOW)
+    drain(r.dispatcher(channel), PAY_DAY + timedelta(hours=9))
+    assert templates(channel) == ["zh-CN/sms/promise_reminder"]
+    day_after = PAY_DAY + SHANGHAI_DAY + timedelta(hours=10)  # Saturday 10:00 Shanghai
+    drain(r.dispatcher(channel), day_after)
+    assert templates(channel)[-1] == "zh-CN/sms/first_reminder"
+    plan = ledger.plan("CN-0001-1")
+    assert plan is not None and (plan.stage, plan.step) == ("all", 1)
+
+
+# --- payment ----------------------------------------------------------------------------------
+
+
+def test_a_paid_account_gets_one_receipt_and_is_never_contacted_again(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    paid = row(1)
+    paid["debt"]["balance"] = "0.00"
+    r = rig(ledger, tmp_path, [paid], batch=10)
+    channel = Recorder()
+    drain(r.dispatcher(channel), NOW)
+    assert templates(channel) == ["zh-CN/email/receipt"]
+    (event,) = r.events()
+    assert (event["purpose"], event["template"]) == ("transactional", "zh-CN/email/receipt")
+    for days in (1, 7, 60):
+        assert drain(r.dispatcher(channel), NOW + timedelta(days=days)).claimed == 0
+    out = io.StringIO()
+    inspect_plans.show(r.cfg, at=NOW + timedelta(days=1), account="CN-0001-1", out=out)
+    assert f"done [{branches.PAID_DONE}]" in out.getvalue()
