@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 SHARED  ?= ../shared
 SCENARIOS := $(wildcard $(SHARED)/compliance/scenarios/*.yaml) $(wildcard tests/scenarios/*.yaml)
 
-.PHONY: venv demo scenarios test lint typecheck imports verify check bench clean tools
+.PHONY: venv demo demo-portfolio simulate scenarios test lint typecheck imports verify check bench clean tools
 
 $(BIN)/outreachd: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,13 @@ demo: venv var/demo/portfolio.jsonl
 
 var/demo/portfolio.jsonl: | venv
 	$(BIN)/python -m outreachd.sample $@ --borrowers 1000 --seed 7
+
+## demo-portfolio: the sample portfolio of the demo and the simulator
+demo-portfolio: var/demo/portfolio.jsonl
+
+## simulate: 30 virtual days of the demo configuration, with its report and audit
+simulate: venv var/demo/portfolio.jsonl
+	$(BIN)/outreachd simulate --config config/demo.yaml --start 2026-12-01 --days 30
 
 ## scenarios: show the engine deciding every conformance scenario
 scenarios: verify

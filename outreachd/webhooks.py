@@ -96,31 +96,11 @@ class WebhookServer:
         sid, sender, body = form.get("MessageSid"), form.get("From"), form.get("Body")
         if not sid or not sender or body is None:
             return 400, _twiml(None)
-        reading = self.replies.read(body)
-        ledger, now = self.ledger(), self.clock()
-        matches = ledger.contacts_at(sender)
-        raised, hands = _actions(reading, matches, sid, body)
-        text = self.replies.reply_text(reading)
-        borrower, contact = (matches[0][0], matches[0][2]) if matches else ("", "")
-        answer = None
-        if text is not None:
-            answer = Attempt(
-                id=uuid.uuid4().hex, borrower_id=borrower, account_id=None, debts=(), at=now,
-                channel="sms", contact_id=contact, template=f"reply/{reading.cls}",
-                locale=reading.locale, rule_ids=(), packs=(), person="", purpose="transactional",
-            )  # fmt: skip
-        evidence = ReplyEvidence(body, reading.cls, reading.matched, reading.found)
-        fresh = ledger.inbound(
-            provider_id=sid, borrower_id=borrower, contact_id=contact, at=now,
-            evidence=evidence, raise_flags=raised, handoffs_=hands, answer=answer,
+        text = receive_reply(
+            self.ledger(), self.replies, sid=sid, sender=sender, body=body, now=self.clock(),
+            log=self.log,
         )  # fmt: skip
-        self.log.info(
-            "reply_received", provider_id=sid, reply_class=reading.cls,
-            classes=list(reading.found), matched=reading.matched,
-            triggered=sorted({f.name for f in raised}) + (["handoff"] if hands else []),
-            borrowers=sorted({m[0] for m in matches}), repeated=not fresh,
-        )  # fmt: skip
-        return 200, _twiml(text if fresh else None)
+        return 200, _twiml(text)
 
     def status_callback(self, form: dict[str, str]) -> tuple[int, dict[str, object]]:
         """A signed message status callback (see the module docstring)."""
@@ -201,6 +181,46 @@ class WebhookServer:
             sip_response_code=sip, recorded=moved is not None,
         )  # fmt: skip
         return 200, json.dumps({"recorded": moved is not None})
+
+
+def receive_reply(
+    ledger: Ledger,
+    replies: Replies,
+    *,
+    sid: str,
+    sender: str,
+    body: str,
+    now: datetime,
+    log: Any,
+    new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+) -> str | None:
+    """Record a borrower's SMS reply (see replies.py): the message verbatim with its reading,
+    the flags and hand-offs it raises, and at most one answer; the answer's text (None for
+    none, and for a repeated delivery of the same message, which changes nothing)."""
+    reading = replies.read(body)
+    matches = ledger.contacts_at(sender)
+    raised, hands = _actions(reading, matches, sid, body)
+    text = replies.reply_text(reading)
+    borrower, contact = (matches[0][0], matches[0][2]) if matches else ("", "")
+    answer = None
+    if text is not None:
+        answer = Attempt(
+            id=new_id(), borrower_id=borrower, account_id=None, debts=(), at=now,
+            channel="sms", contact_id=contact, template=f"reply/{reading.cls}",
+            locale=reading.locale, rule_ids=(), packs=(), person="", purpose="transactional",
+        )  # fmt: skip
+    evidence = ReplyEvidence(body, reading.cls, reading.matched, reading.found)
+    fresh = ledger.inbound(
+        provider_id=sid, borrower_id=borrower, contact_id=contact, at=now,
+        evidence=evidence, raise_flags=raised, handoffs_=hands, answer=answer,
+    )  # fmt: skip
+    log.info(
+        "reply_received", provider_id=sid, reply_class=reading.cls,
+        classes=list(reading.found), matched=reading.matched,
+        triggered=sorted({f.name for f in raised}) + (["handoff"] if hands else []),
+        borrowers=sorted({m[0] for m in matches}), repeated=not fresh,
+    )  # fmt: skip
+    return text if fresh else None
 
 
 def _stop_calls(borrower: str, contact: str, source: str) -> list[Flag]:
