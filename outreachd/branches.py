@@ -15,9 +15,13 @@ In order of precedence:
   the account is still unpaid, the ladder resumes from the first step of its stage. A kept
   promise shows as a zero balance: the receipt, then silence.
 
+- **final notice** (`final_notice`): never chosen by a rule. When a plan's strategy is complete
+  and the account unpaid, a `legal_referral_review` hand-off is opened; only a person's
+  approval (`outreachd handoff approve`) puts the plan on this branch, which sends the final
+  notice once (the packs still decide: no suit threat on a time-barred debt) and ends.
+
 Legal stops (cease, dispute, attorney, bankruptcy) need no branch: the rule packs block every
-contact they cover, whatever the step. A final notice before legal referral is never part of
-a strategy: a person decides it.
+contact they cover, whatever the step.
 """
 
 from __future__ import annotations
@@ -31,19 +35,23 @@ from outreachd.core.model import Channel, Flags, Purpose
 from outreachd.sources.base import AccountRecord
 from outreachd.strategy import Position, Stage, Step
 
-PAID, HARDSHIP, PROMISE = "paid", "hardship", "promise_to_pay"
+PAID, HARDSHIP, PROMISE, FINAL = "paid", "hardship", "promise_to_pay", "final_notice"
+REVIEW_HANDOFF = "legal_referral_review"  # a person decides on the final notice
 OFFER_HANDOFF = "hardship_offer"  # the hand-off a hardship offer opens, one per borrower
 # the plan's reasons, shown by `outreachd plan`
 PAID_DONE = "PAID"
 HARDSHIP_PAUSED = "HARDSHIP-PAUSED"
 PROMISE_WAIT = "PROMISE-WAIT"
 PROMISE_REMINDED = "PROMISE-REMINDED"
+FINAL_NOTICE_SENT = "FINAL-NOTICE-SENT"
 
 _TEXT = (Channel.SMS, Channel.EMAIL)
 STAGES = {
     PAID: Stage(PAID, 0, None, (Step((Channel.EMAIL, Channel.SMS), "receipt", wait_days=1),)),
     HARDSHIP: Stage(HARDSHIP, 0, None, (Step(_TEXT, "hardship_offer", wait_days=1),)),
     PROMISE: Stage(PROMISE, 0, None, (Step(_TEXT, "promise_reminder", wait_days=1),)),
+    # only ever entered by a person's approval (`outreachd handoff approve`), never by a rule
+    FINAL: Stage(FINAL, 0, None, (Step((Channel.EMAIL, Channel.SMS), "final_notice", 1),)),
 }
 TEMPLATES = {(c, s.template) for st in STAGES.values() for s in st.steps for c in s.channels}
 
@@ -80,19 +88,34 @@ def branch(
         if (stage == HARDSHIP and taken) or offered:
             return Branch(HARDSHIP, stop=HARDSHIP_PAUSED)
         return Branch(HARDSHIP, Position(STAGES[HARDSHIP], 0))
-    promise = flags.promise_to_pay
-    if promise is not None:
-        tz = localtime.zone(zones.primary_zone(rec.borrower))
-        today = localtime.local_date(now, tz)
-        if today < promise.pay_by:
-            pay_day = localtime.start_of_day(promise.pay_by, tz)
-            return Branch(PROMISE, wait_until=pay_day, stop=PROMISE_WAIT)
-        if today == promise.pay_by:
-            next_day = localtime.start_of_day(promise.pay_by + timedelta(days=1), tz)
-            if stage == PROMISE and taken:
-                return Branch(PROMISE, wait_until=next_day, stop=PROMISE_REMINDED)
-            return Branch(PROMISE, Position(STAGES[PROMISE], 0))
+    promised = _promise(rec, flags, stage, taken, now)
+    if promised is not None:
+        return promised
+    if stage == FINAL:
+        if taken:
+            return Branch(FINAL, stop=FINAL_NOTICE_SENT, done=True)
+        return Branch(FINAL, Position(STAGES[FINAL], 0))
     return None
+
+
+def _promise(
+    rec: AccountRecord, flags: Flags, stage: str, taken: bool, now: datetime
+) -> Branch | None:
+    """A promise to pay: wait for its day, remind once on it; after it, no branch."""
+    promise = flags.promise_to_pay
+    if promise is None:
+        return None
+    tz = localtime.zone(zones.primary_zone(rec.borrower))
+    today = localtime.local_date(now, tz)
+    if today < promise.pay_by:
+        pay_day = localtime.start_of_day(promise.pay_by, tz)
+        return Branch(PROMISE, wait_until=pay_day, stop=PROMISE_WAIT)
+    if today > promise.pay_by:
+        return None
+    if stage == PROMISE and taken:
+        next_day = localtime.start_of_day(promise.pay_by + timedelta(days=1), tz)
+        return Branch(PROMISE, wait_until=next_day, stop=PROMISE_REMINDED)
+    return Branch(PROMISE, Position(STAGES[PROMISE], 0))
 
 
 def after_send(name: str, rec: AccountRecord, now: datetime) -> Branch:
@@ -101,6 +124,8 @@ def after_send(name: str, rec: AccountRecord, now: datetime) -> Branch:
         return Branch(PAID, stop=PAID_DONE, done=True)
     if name == HARDSHIP:
         return Branch(HARDSHIP, stop=HARDSHIP_PAUSED)
+    if name == FINAL:
+        return Branch(FINAL, stop=FINAL_NOTICE_SENT, done=True)
     tz = localtime.zone(zones.primary_zone(rec.borrower))
     tomorrow = localtime.local_date(now, tz) + timedelta(days=1)
     return Branch(PROMISE, wait_until=localtime.start_of_day(tomorrow, tz), stop=PROMISE_REMINDED)

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from outreachd import (
     config,
@@ -163,6 +164,22 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     return EXIT_USAGE if bad else EXIT_OK
 
 
+def _cmd_handoffs(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    if cfg is None:
+        return EXIT_USAGE
+    return inspect_plans.list_handoffs(cfg, every=args.all, out=sys.stdout)
+
+
+def _cmd_decide(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    if cfg is None:
+        return EXIT_USAGE
+    return inspect_plans.decide_handoff(
+        cfg, task_id=args.id, approve=args.approve, by=args.by, out=sys.stdout
+    )
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     """The sweep and dispatcher over virtual days; the report's summary on stdout."""
     out = args.out or (args.config.resolve().parent / "simulation")
@@ -240,16 +257,8 @@ def parser() -> argparse.ArgumentParser:
     what.add_argument("--add", metavar="NAME=V[,V]", help="e.g. medium_opt_outs=sms")
     what.add_argument("--remove", metavar="NAME=V[,V]", help="withdraw values added here before")
     flg.set_defaults(func=_cmd_flag)
-    sim = sub.add_parser(
-        "simulate", help="run the sweep and dispatcher over virtual days; a report and an audit"
-    )
-    sim.add_argument("--config", required=True, type=Path)
-    sim.add_argument("--start", required=True, type=_day, help="the first day, e.g. 2026-12-01")
-    sim.add_argument("--days", type=int, default=30)
-    sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--out", type=Path, help="output directory (default: simulation/ beside "
-                     "the config; replaced)")  # fmt: skip
-    sim.set_defaults(func=_cmd_simulate)
+    _add_handoff(sub)
+    _add_simulate(sub)
     rep = sub.add_parser("replies", help="reply tools")
     rep_sub = rep.add_subparsers(dest="replies_command", required=True)
     cls = rep_sub.add_parser(
@@ -265,6 +274,37 @@ def parser() -> argparse.ArgumentParser:
     )
     cls.set_defaults(func=_cmd_classify)
     return top
+
+
+def _add_handoff(sub: Any) -> None:
+    hnd = sub.add_parser("handoff", help="the tasks waiting for a person, and their decisions")
+    hnd_sub = hnd.add_subparsers(dest="handoff_command", required=True)
+    lst = hnd_sub.add_parser("list", help="open hand-offs (--all: every one)")
+    lst.add_argument("--config", required=True)
+    lst.add_argument("--all", action="store_true")
+    lst.set_defaults(func=_cmd_handoffs)
+    for name, approve, text in (
+        ("approve", True, "approve a legal_referral_review: the final notice is sent once"),
+        ("close", False, "close a hand-off (done, or not approved)"),
+    ):
+        dec = hnd_sub.add_parser(name, help=text)
+        dec.add_argument("--config", required=True)
+        dec.add_argument("--id", required=True, type=int)
+        dec.add_argument("--by", required=True, help="who decided (kept with the task)")
+        dec.set_defaults(func=_cmd_decide, approve=approve)
+
+
+def _add_simulate(sub: Any) -> None:
+    sim = sub.add_parser(
+        "simulate", help="run the sweep and dispatcher over virtual days; a report and an audit"
+    )
+    sim.add_argument("--config", required=True, type=Path)
+    sim.add_argument("--start", required=True, type=_day, help="the first day, e.g. 2026-12-01")
+    sim.add_argument("--days", type=int, default=30)
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--out", type=Path, help="output directory (default: simulation/ beside "
+                     "the config; replaced)")  # fmt: skip
+    sim.set_defaults(func=_cmd_simulate)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -173,6 +173,8 @@ class Dispatcher:
                     out.logs.append(("dispatch_error", _error(plan, exc, now)))
                     continue
                 saved.append(plan_)
+                if plan_.status == "done" and plan_.reasons == (STRATEGY_COMPLETE,):
+                    out.handoffs.append(_review(plan_))
                 if send is not None:
                     sends.append(send)
                     history = histories.setdefault(send.rec.borrower_id, [])
@@ -496,6 +498,13 @@ def _between_stages(
     return dataclasses.replace(
         plan, status="due", next_due_at=later, reasons=(why,), updated_at=now
     )
+
+
+def _review(plan: store.Plan) -> tuple[str, str | None, str, str]:
+    """The hand-off a completed strategy opens: a person decides whether the final notice
+    before legal referral goes out (`outreachd handoff approve`); nothing does by itself."""
+    why = "strategy complete, account unpaid: approve the final notice, or close this task"
+    return (plan.borrower_id, plan.account_id, branches.REVIEW_HANDOFF, why)
 
 
 def _held(plan: store.Plan, branch: branches.Branch, now: datetime) -> store.Plan:

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from typing import TextIO
 
-from outreachd import clock, messages, overlay
+from outreachd import branches, clock, messages, overlay
 from outreachd.config import Config
 from outreachd.core import decide as core
 from outreachd.core import localtime, planner
@@ -57,6 +58,59 @@ def record_flag(
             txn.reopen(now, waiting=name == "hardship" and value is True)
         shown = json.dumps(value, ensure_ascii=False)
         out.write(f"{borrower}: {name} = {shown} recorded at {now.isoformat()} ({source})\n")
+        return 0
+    finally:
+        ledger.close()
+
+
+def list_handoffs(cfg: Config, *, every: bool, out: TextIO) -> int:
+    """The hand-offs waiting for a person (or all of them), one per line, oldest first."""
+    ledger = Ledger(cfg.ledger_url)
+    try:
+        ledger.migrate()
+        for task in ledger.handoff_tasks(None if every else "open"):
+            at = task["created_at"].strftime("%Y-%m-%dT%H:%MZ")
+            who = f"{task['borrower_id']} {task['account_id'] or '-'}"
+            out.write(f"#{task['id']} {at} {task['status']} {task['kind']} {who}: ")
+            out.write(f"{task['reason']}\n")
+        return 0
+    finally:
+        ledger.close()
+
+
+def decide_handoff(cfg: Config, *, task_id: int, approve: bool, by: str, out: TextIO) -> int:
+    """A person's decision on an open hand-off. Approving a `legal_referral_review` sets the
+    final notice before legal referral going (the dispatcher sends it once, if the packs allow
+    it); any other task can only be closed."""
+    ledger = Ledger(cfg.ledger_url)
+    try:
+        ledger.migrate()
+        task = next((t for t in ledger.handoff_tasks() if t["id"] == task_id), None)
+        if task is None:
+            out.write(f"error: no open hand-off #{task_id}\n")
+            return 1
+        now = clock.now()
+        plan = None
+        if approve:
+            if task["kind"] != branches.REVIEW_HANDOFF or not task["account_id"]:
+                only = f"only a {branches.REVIEW_HANDOFF} can be approved; close it instead"
+                out.write(f"error: #{task_id} is a {task['kind']} hand-off: {only}\n")
+                return 2
+            current = ledger.plan(task["account_id"])
+            if current is None:
+                out.write(f"error: account {task['account_id']} has no plan\n")
+                return 1
+            plan = dataclasses.replace(
+                current, stage=branches.FINAL, step=0, status="due", next_due_at=now,
+                reasons=(), updated_at=now,
+            )  # fmt: skip
+        status = "approved" if approve else "closed"
+        note = f"{status} by {by} at {now.isoformat()}"
+        if ledger.decide_handoff(task_id, status, note, now, plan) is None:
+            out.write(f"error: no open hand-off #{task_id}\n")
+            return 1
+        then = " the final notice is due now" if approve else ""
+        out.write(f"#{task_id} {task['kind']} {status} by {by};{then}\n")
         return 0
     finally:
         ledger.close()

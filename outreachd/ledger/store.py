@@ -986,6 +986,35 @@ class Ledger:
         with self._write() as conn:
             conn.execute(insert(handoffs), [row])
 
+    def handoff_tasks(self, status: str | None = "open") -> list[dict[str, Any]]:
+        """Hand-offs (all, or of one status), oldest first, as dicts with their id."""
+        query = select(handoffs).order_by(handoffs.c.created_at, handoffs.c.id)
+        if status is not None:
+            query = query.where(handoffs.c.status == status)
+        with self._read() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def decide_handoff(
+        self, task_id: int, status: str, note: str, now: datetime, plan: Plan | None = None
+    ) -> dict[str, Any] | None:
+        """Close an open hand-off (status "approved" or "closed", the note appended to its
+        reason) and, in the same transaction, save `plan` (what the decision sets going);
+        None when there is no open hand-off with that id."""
+        with self._write() as conn:
+            row = conn.execute(
+                select(handoffs).where(handoffs.c.id == task_id, handoffs.c.status == "open")
+            ).first()
+            if row is None:
+                return None
+            conn.execute(
+                update(handoffs)
+                .where(handoffs.c.id == task_id)
+                .values(status=status, reason=f"{row.reason} | {note}")
+            )
+            if plan is not None:
+                conn.execute(schema.upsert(self._dialect, plans, keep=_LEASE), [_plan_row(plan)])
+            return dict(row._mapping) | {"status": status, "reason": f"{row.reason} | {note}"}
+
     def export(self, since: datetime | None = None) -> Iterator[dict[str, object]]:
         """Everything an auditor needs, as JSON-able dicts by at, record, id: attempts and
         inbound messages ("event"), hand-offs ("handoff"), flags the daemon raised ("flag")

@@ -17,10 +17,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from outreachd import branches, inspect_plans, messages
+from outreachd.core.model import Channel
 from outreachd.ledger.store import Ledger
 from outreachd.render import Renderer
 from outreachd.sources import records
 from outreachd.sources.jsonl import JsonlSource
+from outreachd.strategy import Strategy
 from outreachd.sweep import sweep
 from tests.integration.test_dispatch import NOW, Recorder, Rig, cn_row, drain, rig
 
@@ -190,3 +192,97 @@ def test_a_paid_account_gets_one_receipt_and_is_never_contacted_again(
     out = io.StringIO()
     inspect_plans.show(r.cfg, at=NOW + timedelta(days=1), account="CN-0001-1", out=out)
     assert f"done [{branches.PAID_DONE}]" in out.getvalue()
+
+
+# --- final notice before legal referral -------------------------------------------------------
+
+ONE_STEP = Strategy.single((Channel.SMS, Channel.EMAIL), "first_reminder", 1, max_steps=1)
+
+
+def _decide(r: Rig, task_id: int, approve: bool) -> tuple[int, str]:
+    out = io.StringIO()
+    code = inspect_plans.decide_handoff(
+        r.cfg, task_id=task_id, approve=approve, by="J. Rivera (collections lead)", out=out
+    )
+    return code, out.getvalue()
+
+
+def test_a_completed_strategy_asks_a_person_and_nothing_goes_out_meanwhile(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    r = rig(ledger, tmp_path, [row(1)], batch=10)
+    r.cfg = dataclasses.replace(r.cfg, strategy=ONE_STEP)
+    channel = Recorder()
+    drain(r.dispatcher(channel), NOW)
+    plan = ledger.plan("CN-0001-1")
+    assert plan is not None and (plan.status, plan.reasons) == ("done", ("STRATEGY-COMPLETE",))
+    (task,) = ledger.handoff_tasks()
+    assert (task["kind"], task["account_id"]) == (branches.REVIEW_HANDOFF, "CN-0001-1")
+    for days in (1, 10, 60):
+        assert drain(r.dispatcher(channel), NOW + timedelta(days=days)).claimed == 0
+    assert templates(channel) == ["zh-CN/sms/first_reminder"]
+    assert _decide(r, task["id"], approve=False)[0] == 0  # closed: not approved
+    assert ledger.handoff_tasks() == [] and drain(r.dispatcher(channel), NOW).claimed == 0
+
+
+def test_the_final_notice_goes_out_once_after_a_person_approves_it(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    r = rig(ledger, tmp_path, [row(1)], batch=10)
+    r.cfg = dataclasses.replace(r.cfg, strategy=ONE_STEP)
+    channel = Recorder()
+    drain(r.dispatcher(channel), NOW)
+    (task,) = ledger.handoff_tasks()
+    code, said = _decide(r, task["id"], approve=True)
+    assert code == 0 and "approved by J. Rivera" in said
+    (decided,) = ledger.handoff_tasks("approved")
+    assert "approved by J. Rivera (collections lead) at" in decided["reason"]
+    later = NOW + timedelta(days=1)
+    drain(r.dispatcher(channel), later)
+    assert templates(channel)[-1] == "zh-CN/email/final_notice"
+    assert "诉讼" in channel.sent[-1].message.body
+    plan = ledger.plan("CN-0001-1")
+    assert plan is not None and (plan.status, plan.reasons) == (
+        "done", (branches.FINAL_NOTICE_SENT,))  # fmt: skip
+    assert drain(r.dispatcher(channel), later + timedelta(days=30)).claimed == 0
+    assert len(channel.sent) == 2
+    assert _decide(r, task["id"], approve=True)[0] == 1  # decided already
+
+
+def test_only_a_legal_referral_review_can_be_approved(ledger: Ledger, tmp_path: Path) -> None:
+    r = rig(ledger, tmp_path, [row(1, hardship=True)], batch=10)
+    drain(r.dispatcher(Recorder()), NOW)
+    (task,) = ledger.handoff_tasks()
+    code, said = _decide(r, task["id"], approve=True)
+    assert code == 2 and "only a legal_referral_review can be approved" in said
+    assert ledger.handoff_tasks()[0]["status"] == "open"
+
+
+def test_a_time_barred_debt_never_gets_the_final_notice(ledger: Ledger, tmp_path: Path) -> None:
+    """Approved or not, the US pack refuses a suit threat on a time-barred debt (12 CFR
+    1006.26(b)): the final notice is blocked, nothing is sent."""
+    us = {
+        "account_id": "US-0001-1", "borrower_id": "US-0001", "locale": "en-US",
+        "borrower": {
+            "name": {"given": "Ana", "family": "Diaz"},
+            "residence": {"country": "US", "state": "TX", "tz": "America/Chicago"},
+            "emails": [{"id": "e1", "kind": "personal", "address": "ana@example.net",
+                        "regf_procedure": "consumer_used"}],
+        },
+        "debt": {"creditor": "Acme Bank", "balance": "900.00", "currency": "USD",
+                 "days_past_due": 2000},
+        "flags": {"time_barred": True},
+    }  # fmt: skip
+    r = rig(ledger, tmp_path, [us], batch=10)
+    r.cfg = dataclasses.replace(r.cfg, strategy=ONE_STEP)
+    channel = Recorder()
+    texas_noon = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+    drain(r.dispatcher(channel), texas_noon)
+    assert templates(channel) == ["en-US/email/first_reminder"]
+    (task,) = ledger.handoff_tasks()
+    assert _decide(r, task["id"], approve=True)[0] == 0
+    stats = drain(r.dispatcher(channel), texas_noon + timedelta(days=8))
+    assert (stats.sent, stats.blocked) == (0, 1)
+    plan = ledger.plan("US-0001-1")
+    assert plan is not None and plan.status == "blocked"
+    assert "TIME-BARRED-NO-SUIT-THREAT" in plan.reasons
