@@ -63,8 +63,9 @@ check: lint typecheck imports verify test
 ## bench: benchmarks with their bare baselines (not part of check)
 bench: venv
 	$(shell command -v taskset >/dev/null && echo taskset -c 0) $(BIN)/python tests/benchmarks/bench_decide.py --json bench-results/decide.json
-	$(BIN)/python tests/benchmarks/bench_daemon.py --json bench-results/daemon.json
-	$(BIN)/python tests/benchmarks/bench_daemon.py --postgresql --json bench-results/daemon-pg.json
+	$(BIN)/python tests/benchmarks/bench_daemon.py --json bench-results/daemon.json --keep-source bench-results/portfolio-1m.jsonl
+	$(BIN)/python tests/benchmarks/bench_daemon.py --postgresql --json bench-results/daemon-pg.json --source bench-results/portfolio-1m.jsonl
+	rm -f bench-results/portfolio-1m.jsonl
 	$(BIN)/python tests/benchmarks/bench_twilio.py --json bench-results/twilio.json
 	$(BIN)/python tests/benchmarks/bench_twilio.py --postgresql --json bench-results/twilio-pg.json
 	$(BIN)/python tests/benchmarks/bench_twilio.py --postgresql --instances 3 --json bench-results/twilio-pg3.json

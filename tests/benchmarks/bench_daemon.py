@@ -122,6 +122,21 @@ def write_source(path: Path, n_accounts: int, seed: int) -> list[BorrowerInfo]:
     return [(b_id, country, tuple(a), phones, email) for b_id, country, a, phones, email in found]
 
 
+def read_borrowers(path: Path) -> list[BorrowerInfo]:
+    """The borrowers of a source `write_source` wrote (reused by a later run)."""
+    found: list[tuple[str, str, list[str], tuple[str, ...], bool]] = []
+    with path.open("rb") as f:
+        for line in f:
+            row = json.loads(line)
+            if not found or row["borrower_id"] != found[-1][0]:
+                b = row["borrower"]
+                phones = tuple(p["id"] for p in b["phones"])
+                found.append((row["borrower_id"], b["residence"]["country"], [], phones,
+                              bool(b["emails"])))  # fmt: skip
+            found[-1][2].append(row["account_id"])
+    return [(b_id, country, tuple(a), phones, email) for b_id, country, a, phones, email in found]
+
+
 def event_rows(borrowers: list[BorrowerInfo], n: int, seed: int) -> Iterator[tuple[object, ...]]:
     """`n` sent events (60 % calls, 25 % SMS, 15 % e-mail) spread over the borrowers and days.
 
@@ -445,11 +460,18 @@ class Sizes:
         return cls(accounts=accounts, events=events, due=due, batch=args.batch)
 
 
-def build(work: Path, url: str, sizes: Sizes, seed: int) -> dict[str, Any]:
-    """The source and the ledger at `url` (with its events), untimed; what was built."""
+def build(
+    work: Path, url: str, sizes: Sizes, seed: int, source: Path | None = None
+) -> dict[str, Any]:
+    """The source (or a copy of `source`, written by an earlier run with the same size and
+    seed) and the ledger at `url` with its events, untimed; what was built."""
     src, db = work / "portfolio.jsonl", work / "ledger.db"
     t0 = perf_counter()
-    borrowers = write_source(src, sizes.accounts, seed)
+    if source is not None:
+        shutil.copyfile(source, src)
+        borrowers = read_borrowers(src)
+    else:
+        borrowers = write_source(src, sizes.accounts, seed)
     t1 = perf_counter()
     ledger = Ledger(url)
     ledger.migrate()
@@ -478,13 +500,16 @@ def build(work: Path, url: str, sizes: Sizes, seed: int) -> dict[str, Any]:
     }
 
 
-def run(work: Path, url: str, sizes: Sizes, seed: int, profile_dir: Path | None) -> dict[str, Any]:
+def run(
+    work: Path, url: str, sizes: Sizes, seed: int, profile_dir: Path | None, *,
+    source: Path | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Build, then time each part; the results. On PostgreSQL only the sweeps are timed."""
     src, src2, db = work / "portfolio.jsonl", work / "portfolio-changed.jsonl", work / "ledger.db"
     git = git_state()
     print(f"commit {git['commit'][:12]}{' (engine modified)' if git['dirty'] else ''}")
     print(f"building data in {work} (ledger {make_url(url).get_backend_name()})", flush=True)
-    built = build(work, url, sizes, seed)
+    built = build(work, url, sizes, seed, source)
     print("timed parts (each in a fresh process):", flush=True)
     res: dict[str, Any] = {"built": built, "git": git, "database": make_url(url).get_backend_name()}
     for name, mode in (("read", "loads"), ("digest", "digest"), ("parse", "parse")):
@@ -682,6 +707,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="URL",
         help=f"the ledger on this PostgreSQL server (default {PG_SERVER})",
     )
+    ap.add_argument(
+        "--keep-source",
+        metavar="PATH",
+        type=Path,
+        help="keep the generated source there (for --source in a later run)",
+    )
+    ap.add_argument(
+        "--source",
+        metavar="PATH",
+        type=Path,
+        help="use a source a run with the same --scale and --seed kept",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -697,7 +734,10 @@ def main(argv: list[str] | None = None) -> int:
         pg_admin(args.postgresql, f'CREATE DATABASE "{database}"')
         url = make_url(args.postgresql).set(database=database).render_as_string(False)
     try:
-        res = run(work, url, sizes, args.seed, profile_dir)
+        res = run(work, url, sizes, args.seed, profile_dir, source=args.source)
+        if args.keep_source:
+            args.keep_source.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(work / "portfolio.jsonl", args.keep_source)
     finally:
         if database is not None:
             pg_admin(args.postgresql, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
