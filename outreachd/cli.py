@@ -7,7 +7,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -96,33 +96,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
 
-def _config(args: argparse.Namespace) -> config.Config | None:
-    """The validated configuration, or None after printing its problems."""
-    try:
-        return config.load(args.config)
-    except yamlio.YamlError as exc:
-        print(exc, file=sys.stderr)
-        return None
+def _configured(
+    command: Callable[[config.Config, argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """A command that needs the validated `--config`: exit 2 after printing its problems."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            cfg = config.load(args.config)
+        except yamlio.YamlError as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_USAGE
+        return command(cfg, args)
+
+    return run
 
 
-def _cmd_plan(args: argparse.Namespace) -> int:
-    cfg = _config(args)
-    if cfg is None:
-        return EXIT_USAGE
+@_configured
+def _cmd_plan(cfg: config.Config, args: argparse.Namespace) -> int:
     return inspect_plans.show(cfg, at=args.at, account=args.account, out=sys.stdout)
 
 
-def _cmd_export(args: argparse.Namespace) -> int:
-    cfg = _config(args)
-    if cfg is None:
-        return EXIT_USAGE
+@_configured
+def _cmd_export(cfg: config.Config, args: argparse.Namespace) -> int:
     return inspect_plans.export(cfg, since=args.since, out=sys.stdout)
 
 
-def _cmd_flag(args: argparse.Namespace) -> int:
-    cfg = _config(args)
-    if cfg is None:
-        return EXIT_USAGE
+@_configured
+def _cmd_flag(cfg: config.Config, args: argparse.Namespace) -> int:
     value: object
     if args.set or args.clear:
         name, value = (args.set or args.clear), bool(args.set)
@@ -164,17 +165,13 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     return EXIT_USAGE if bad else EXIT_OK
 
 
-def _cmd_handoffs(args: argparse.Namespace) -> int:
-    cfg = _config(args)
-    if cfg is None:
-        return EXIT_USAGE
+@_configured
+def _cmd_handoffs(cfg: config.Config, args: argparse.Namespace) -> int:
     return inspect_plans.list_handoffs(cfg, every=args.all, out=sys.stdout)
 
 
-def _cmd_decide(args: argparse.Namespace) -> int:
-    cfg = _config(args)
-    if cfg is None:
-        return EXIT_USAGE
+@_configured
+def _cmd_decide(cfg: config.Config, args: argparse.Namespace) -> int:
     return inspect_plans.decide_handoff(
         cfg, task_id=args.id, approve=args.approve, by=args.by, out=sys.stdout
     )

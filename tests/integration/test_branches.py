@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,10 +20,17 @@ from outreachd.core.model import Channel
 from outreachd.ledger.store import Ledger
 from outreachd.render import Renderer
 from outreachd.sources import records
-from outreachd.sources.jsonl import JsonlSource
 from outreachd.strategy import Strategy
-from outreachd.sweep import sweep
-from tests.integration.test_dispatch import NOW, Recorder, Rig, cn_row, drain, rig
+from tests.integration.test_dispatch import (
+    NOW,
+    Recorder,
+    Rig,
+    cn_row,
+    drain,
+    resweep,
+    rig,
+    sent_templates,
+)
 
 SHANGHAI_DAY = timedelta(days=1)
 
@@ -33,16 +39,6 @@ def row(borrower: int = 1, debt: int = 1, **flags: Any) -> dict[str, Any]:
     out = cn_row(borrower, debt)
     out["flags"] = flags
     return out
-
-
-def resweep(r: Rig, tmp_path: Path, rows: list[dict[str, Any]], now: datetime) -> None:
-    path = tmp_path / "portfolio.jsonl"
-    path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in rows))
-    sweep(source=JsonlSource(path), ledger=r.ledger, now=now, log=r.log)
-
-
-def templates(channel: Recorder) -> list[str]:
-    return [e.message.template_id for e in channel.sent]
 
 
 def handoffs(r: Rig) -> list[dict[str, Any]]:
@@ -60,7 +56,7 @@ def test_hardship_sends_one_offer_opens_a_hand_off_and_pauses(
     r = rig(ledger, tmp_path, [row(1, d, hardship=True) for d in (1, 2, 3)], batch=10)
     channel = Recorder()
     drain(r.dispatcher(channel), NOW)
-    assert templates(channel) == ["zh-CN/sms/hardship_offer"]
+    assert sent_templates(channel) == ["zh-CN/sms/hardship_offer"]
     (task,) = handoffs(r)
     assert task["kind"] == branches.OFFER_HANDOFF and task["borrower_id"] == "CN-0001"
     plans = ledger.plans()
@@ -79,13 +75,13 @@ def test_hardship_learned_later_replaces_the_ladder_and_its_clearing_resumes_it(
     r = rig(ledger, tmp_path, [row(1)], batch=10)
     channel = Recorder()
     drain(r.dispatcher(channel), NOW)
-    assert templates(channel) == ["zh-CN/sms/first_reminder"]
+    assert sent_templates(channel) == ["zh-CN/sms/first_reminder"]
     later = NOW + timedelta(hours=5)  # 15:00 in Shanghai, the ladder waits 3 days
     with ledger.borrower_txn("CN-0001") as txn:
         txn.add_flag("hardship", True, "agent: lost job", later)
         assert txn.reopen(later, waiting=True) == 1
     drain(r.dispatcher(channel), later)
-    assert templates(channel)[-1] == "zh-CN/email/hardship_offer"  # SMS cap: 1 a day
+    assert sent_templates(channel)[-1] == "zh-CN/email/hardship_offer"  # SMS cap: 1 a day
     plan = ledger.plan("CN-0001-1")
     assert plan is not None and (plan.status, plan.stage) == ("blocked", branches.HARDSHIP)
     cleared = NOW + timedelta(days=10)
@@ -93,7 +89,7 @@ def test_hardship_learned_later_replaces_the_ladder_and_its_clearing_resumes_it(
         txn.add_flag("hardship", False, "agent: back at work", cleared)
         assert txn.reopen(cleared) == 1
     drain(r.dispatcher(channel), cleared)
-    assert templates(channel)[-1] == "zh-CN/sms/first_reminder"
+    assert sent_templates(channel)[-1] == "zh-CN/sms/first_reminder"
     plan = ledger.plan("CN-0001-1")
     assert plan is not None and (plan.stage, plan.step) == ("all", 1)
 
@@ -141,7 +137,7 @@ def test_a_kept_promise_one_reminder_on_the_day_then_a_receipt_then_silence(
     plan = ledger.plan("CN-0001-1")
     assert plan is not None and plan.next_due_at == PAY_DAY + timedelta(hours=9)
     drain(r.dispatcher(channel), plan.next_due_at)
-    assert templates(channel) == ["zh-CN/sms/promise_reminder"]
+    assert sent_templates(channel) == ["zh-CN/sms/promise_reminder"]
     assert "12月4日" in channel.sent[0].message.body
     plan = ledger.plan("CN-0001-1")
     assert plan is not None and plan.reasons == (branches.PROMISE_REMINDED,)
@@ -151,7 +147,7 @@ def test_a_kept_promise_one_reminder_on_the_day_then_a_receipt_then_silence(
     paid["debt"]["balance"] = "0.00"
     resweep(r, tmp_path, [paid], PAY_DAY + timedelta(hours=20))
     drain(r.dispatcher(channel), PAY_DAY + SHANGHAI_DAY + timedelta(hours=10))
-    assert templates(channel)[-1] == "zh-CN/email/receipt"
+    assert sent_templates(channel)[-1] == "zh-CN/email/receipt"
     receipt = r.events()[-1]
     assert receipt["purpose"] == "transactional"
     plan = ledger.plan("CN-0001-1")
@@ -165,10 +161,10 @@ def test_a_broken_promise_resumes_the_ladder_the_day_after(ledger: Ledger, tmp_p
     channel = Recorder()
     drain(r.dispatcher(channel), NOW)
     drain(r.dispatcher(channel), PAY_DAY + timedelta(hours=9))
-    assert templates(channel) == ["zh-CN/sms/promise_reminder"]
+    assert sent_templates(channel) == ["zh-CN/sms/promise_reminder"]
     day_after = PAY_DAY + SHANGHAI_DAY + timedelta(hours=10)  # Saturday 10:00 Shanghai
     drain(r.dispatcher(channel), day_after)
-    assert templates(channel)[-1] == "zh-CN/sms/first_reminder"
+    assert sent_templates(channel)[-1] == "zh-CN/sms/first_reminder"
     plan = ledger.plan("CN-0001-1")
     assert plan is not None and (plan.stage, plan.step) == ("all", 1)
 
@@ -184,7 +180,7 @@ def test_a_paid_account_gets_one_receipt_and_is_never_contacted_again(
     r = rig(ledger, tmp_path, [paid], batch=10)
     channel = Recorder()
     drain(r.dispatcher(channel), NOW)
-    assert templates(channel) == ["zh-CN/email/receipt"]
+    assert sent_templates(channel) == ["zh-CN/email/receipt"]
     (event,) = r.events()
     assert (event["purpose"], event["template"]) == ("transactional", "zh-CN/email/receipt")
     for days in (1, 7, 60):
@@ -207,20 +203,26 @@ def _decide(r: Rig, task_id: int, approve: bool) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def test_a_completed_strategy_asks_a_person_and_nothing_goes_out_meanwhile(
-    ledger: Ledger, tmp_path: Path
-) -> None:
+def completed(ledger: Ledger, tmp_path: Path) -> tuple[Rig, Recorder]:
+    """One CN account whose one-step strategy is done (its first reminder sent)."""
     r = rig(ledger, tmp_path, [row(1)], batch=10)
     r.cfg = dataclasses.replace(r.cfg, strategy=ONE_STEP)
     channel = Recorder()
     drain(r.dispatcher(channel), NOW)
+    return r, channel
+
+
+def test_a_completed_strategy_asks_a_person_and_nothing_goes_out_meanwhile(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    r, channel = completed(ledger, tmp_path)
     plan = ledger.plan("CN-0001-1")
     assert plan is not None and (plan.status, plan.reasons) == ("done", ("STRATEGY-COMPLETE",))
     (task,) = ledger.handoff_tasks()
     assert (task["kind"], task["account_id"]) == (branches.REVIEW_HANDOFF, "CN-0001-1")
     for days in (1, 10, 60):
         assert drain(r.dispatcher(channel), NOW + timedelta(days=days)).claimed == 0
-    assert templates(channel) == ["zh-CN/sms/first_reminder"]
+    assert sent_templates(channel) == ["zh-CN/sms/first_reminder"]
     assert _decide(r, task["id"], approve=False)[0] == 0  # closed: not approved
     assert ledger.handoff_tasks() == [] and drain(r.dispatcher(channel), NOW).claimed == 0
 
@@ -228,10 +230,7 @@ def test_a_completed_strategy_asks_a_person_and_nothing_goes_out_meanwhile(
 def test_the_final_notice_goes_out_once_after_a_person_approves_it(
     ledger: Ledger, tmp_path: Path
 ) -> None:
-    r = rig(ledger, tmp_path, [row(1)], batch=10)
-    r.cfg = dataclasses.replace(r.cfg, strategy=ONE_STEP)
-    channel = Recorder()
-    drain(r.dispatcher(channel), NOW)
+    r, channel = completed(ledger, tmp_path)
     (task,) = ledger.handoff_tasks()
     code, said = _decide(r, task["id"], approve=True)
     assert code == 0 and "approved by J. Rivera" in said
@@ -239,7 +238,7 @@ def test_the_final_notice_goes_out_once_after_a_person_approves_it(
     assert "approved by J. Rivera (collections lead) at" in decided["reason"]
     later = NOW + timedelta(days=1)
     drain(r.dispatcher(channel), later)
-    assert templates(channel)[-1] == "zh-CN/email/final_notice"
+    assert sent_templates(channel)[-1] == "zh-CN/email/final_notice"
     assert "诉讼" in channel.sent[-1].message.body
     plan = ledger.plan("CN-0001-1")
     assert plan is not None and (plan.status, plan.reasons) == (
@@ -278,7 +277,7 @@ def test_a_time_barred_debt_never_gets_the_final_notice(ledger: Ledger, tmp_path
     channel = Recorder()
     texas_noon = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
     drain(r.dispatcher(channel), texas_noon)
-    assert templates(channel) == ["en-US/email/first_reminder"]
+    assert sent_templates(channel) == ["en-US/email/first_reminder"]
     (task,) = ledger.handoff_tasks()
     assert _decide(r, task["id"], approve=True)[0] == 0
     stats = drain(r.dispatcher(channel), texas_noon + timedelta(days=8))

@@ -124,6 +124,17 @@ def rig(ledger: Ledger, tmp_path: Path, rows: list[dict[str, Any]], batch: int) 
     return Rig(ledger=ledger, cfg=cfg, log=log)
 
 
+def resweep(r: Rig, tmp_path: Path, rows: list[dict[str, Any]], now: datetime) -> None:
+    """The source read again (days past due moved on, a balance paid...)."""
+    path = tmp_path / "portfolio.jsonl"
+    path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in rows))
+    sweep(source=JsonlSource(path), ledger=r.ledger, now=now, log=r.log)
+
+
+def sent_templates(channel: Recorder) -> list[str]:
+    return [e.message.template_id for e in channel.sent]
+
+
 def drain(dispatcher: Dispatcher, now: datetime) -> TickStats:
     total = TickStats()
     while (stats := dispatcher.tick(now)).claimed:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,17 @@ from outreachd.dispatch import (
     STRATEGY_COMPLETE,
 )
 from outreachd.ledger.store import Ledger
-from outreachd.sources.jsonl import JsonlSource
 from outreachd.strategy import OnBlocked, Stage, Step, Strategy
-from outreachd.sweep import sweep
-from tests.integration.test_dispatch import NOW, Recorder, Rig, cn_row, drain, rig
+from tests.integration.test_dispatch import (
+    NOW,
+    Recorder,
+    Rig,
+    cn_row,
+    drain,
+    resweep,
+    rig,
+    sent_templates,
+)
 
 SMS, EMAIL = Channel.SMS, Channel.EMAIL
 LADDER = Strategy(
@@ -50,17 +56,6 @@ def row(borrower: int, days: int = 30, email: bool = True) -> dict[str, Any]:
     if not email:
         out["borrower"]["emails"] = []
     return out
-
-
-def resweep(r: Rig, tmp_path: Path, rows: list[dict[str, Any]], now: datetime) -> None:
-    """The source read again (its days past due moved on)."""
-    path = tmp_path / "portfolio.jsonl"
-    path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in rows))
-    sweep(source=JsonlSource(path), ledger=r.ledger, now=now, log=r.log)
-
-
-def sent_templates(channel: Recorder) -> list[str]:
-    return [e.message.template_id for e in channel.sent]
 
 
 def test_a_ladder_step_by_step_then_the_next_stage(ledger: Ledger, tmp_path: Path) -> None:
