@@ -10,8 +10,9 @@ In order of precedence:
   `instalments`) is sent and a hand-off task opened for a person to negotiate; then the plan
   stays blocked (`HARDSHIP-PAUSED`) until the flag is cleared, when the ladder starts again
   from the first step of the account's stage.
-- **promise to pay** (`promise_to_pay: {recorded_on, pay_by}`): no collection contact before
-  the promised day (`PROMISE-WAIT`); on that day one courtesy reminder; from the day after, if
+- **promise to pay** (`promise_to_pay: {recorded_on, pay_by}`): one confirmation of what the
+  borrower promised (transactional), then no contact before the promised day
+  (`PROMISE-WAIT`); on that day one courtesy reminder; from the day after, if
   the account is still unpaid, the ladder resumes from the first step of its stage. A kept
   promise shows as a zero balance: the receipt, then silence.
 
@@ -46,10 +47,14 @@ PROMISE_REMINDED = "PROMISE-REMINDED"
 FINAL_NOTICE_SENT = "FINAL-NOTICE-SENT"
 
 _TEXT = (Channel.SMS, Channel.EMAIL)
+_PROMISE_STEPS = (
+    Step(_TEXT, "promise_confirmation", wait_days=1),  # transactional, borrower-triggered
+    Step(_TEXT, "promise_reminder", wait_days=1),
+)
 STAGES = {
     PAID: Stage(PAID, 0, None, (Step((Channel.EMAIL, Channel.SMS), "receipt", wait_days=1),)),
     HARDSHIP: Stage(HARDSHIP, 0, None, (Step(_TEXT, "hardship_offer", wait_days=1),)),
-    PROMISE: Stage(PROMISE, 0, None, (Step(_TEXT, "promise_reminder", wait_days=1),)),
+    PROMISE: Stage(PROMISE, 0, None, _PROMISE_STEPS),
     # only ever entered by a person's approval (`outreachd handoff approve`), never by a rule
     FINAL: Stage(FINAL, 0, None, (Step((Channel.EMAIL, Channel.SMS), "final_notice", 1),)),
 }
@@ -88,7 +93,7 @@ def branch(
         if (stage == HARDSHIP and taken) or offered:
             return Branch(HARDSHIP, stop=HARDSHIP_PAUSED)
         return Branch(HARDSHIP, Position(STAGES[HARDSHIP], 0))
-    promised = _promise(rec, flags, stage, taken, now)
+    promised = _promise(rec, flags, stage, step, now)
     if promised is not None:
         return promised
     if stage == FINAL:
@@ -99,27 +104,32 @@ def branch(
 
 
 def _promise(
-    rec: AccountRecord, flags: Flags, stage: str, taken: bool, now: datetime
+    rec: AccountRecord, flags: Flags, stage: str, step: int, now: datetime
 ) -> Branch | None:
-    """A promise to pay: wait for its day, remind once on it; after it, no branch."""
+    """A promise to pay: confirm it once (transactional: the borrower asked for nothing but
+    said it), wait for its day, remind once on it; after it, no branch."""
     promise = flags.promise_to_pay
     if promise is None:
         return None
     tz = localtime.zone(zones.primary_zone(rec.borrower))
     today = localtime.local_date(now, tz)
+    done = step if stage == PROMISE else 0  # 1: confirmed, 2: reminded
     if today < promise.pay_by:
+        if done == 0:
+            confirm = Position(STAGES[PROMISE], 0)
+            return Branch(PROMISE, confirm, purpose=Purpose.TRANSACTIONAL)
         pay_day = localtime.start_of_day(promise.pay_by, tz)
         return Branch(PROMISE, wait_until=pay_day, stop=PROMISE_WAIT)
     if today > promise.pay_by:
         return None
-    if stage == PROMISE and taken:
+    if done >= 2:
         next_day = localtime.start_of_day(promise.pay_by + timedelta(days=1), tz)
         return Branch(PROMISE, wait_until=next_day, stop=PROMISE_REMINDED)
-    return Branch(PROMISE, Position(STAGES[PROMISE], 0))
+    return Branch(PROMISE, Position(STAGES[PROMISE], 1))
 
 
-def after_send(name: str, rec: AccountRecord, now: datetime) -> Branch:
-    """What follows a branch's step once it is sent."""
+def after_send(name: str, rec: AccountRecord, now: datetime, index: int = 0) -> Branch:
+    """What follows a branch's step (`index`) once it is sent."""
     if name == PAID:
         return Branch(PAID, stop=PAID_DONE, done=True)
     if name == HARDSHIP:
@@ -127,6 +137,10 @@ def after_send(name: str, rec: AccountRecord, now: datetime) -> Branch:
     if name == FINAL:
         return Branch(FINAL, stop=FINAL_NOTICE_SENT, done=True)
     tz = localtime.zone(zones.primary_zone(rec.borrower))
+    promise = rec.flags.promise_to_pay
+    if index == 0 and promise is not None:  # confirmed: wait for the promised day
+        pay_day = localtime.start_of_day(promise.pay_by, tz)
+        return Branch(PROMISE, wait_until=max(pay_day, now), stop=PROMISE_WAIT)
     tomorrow = localtime.local_date(now, tz) + timedelta(days=1)
     return Branch(PROMISE, wait_until=localtime.start_of_day(tomorrow, tz), stop=PROMISE_REMINDED)
 

@@ -293,8 +293,8 @@ class Dispatcher:
             why = "hardship offer sent: agree a deferment or instalments"
             out.handoffs.append((rec.borrower_id, rec.account_id, branches.OFFER_HANDOFF, why))
             out.offered.add(rec.borrower_id)
-        after = branches.after_send(branch.name, rec, out.now)
-        return _held(dataclasses.replace(plan, step=1), after, out.now)
+        after = branches.after_send(branch.name, rec, out.now, position.index)
+        return _held(dataclasses.replace(plan, step=position.index + 1), after, out.now)
 
     @functools.cached_property
     def _timed(self) -> frozenset[model.Channel]:

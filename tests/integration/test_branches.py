@@ -124,21 +124,27 @@ PAY_DAY = datetime(2026, 12, 3, 16, 0, tzinfo=UTC)  # 4 December 00:00 in Shangh
 PROMISE = {"recorded_on": "2026-11-30", "pay_by": PAY_BY}
 
 
-def test_a_kept_promise_one_reminder_on_the_day_then_a_receipt_then_silence(
+def test_a_kept_promise_confirmed_reminded_on_the_day_then_a_receipt_then_silence(
     ledger: Ledger, tmp_path: Path
 ) -> None:
     r = rig(ledger, tmp_path, [row(1, promise_to_pay=PROMISE)], batch=10)
     channel = Recorder()
-    assert drain(r.dispatcher(channel), NOW).sent == 0
+    assert drain(r.dispatcher(channel), NOW).sent == 1
+    assert sent_templates(channel) == ["zh-CN/sms/promise_confirmation"]
+    assert "12月4日" in channel.sent[0].message.body
+    (confirmation,) = r.events()
+    assert confirmation["purpose"] == "transactional"  # what the borrower said, confirmed
     plan = ledger.plan("CN-0001-1")
     assert plan is not None and plan.reasons == (branches.PROMISE_WAIT,)
     assert plan.next_due_at == PAY_DAY
+    for hours in (5, 30, 60):  # nothing at all before the promised day
+        assert drain(r.dispatcher(channel), NOW + timedelta(hours=hours)).claimed == 0
     drain(r.dispatcher(channel), PAY_DAY)  # midnight: the house rule waits for 09:00, SMS only
     plan = ledger.plan("CN-0001-1")
     assert plan is not None and plan.next_due_at == PAY_DAY + timedelta(hours=9)
     drain(r.dispatcher(channel), plan.next_due_at)
-    assert sent_templates(channel) == ["zh-CN/sms/promise_reminder"]
-    assert "12月4日" in channel.sent[0].message.body
+    assert sent_templates(channel)[-1] == "zh-CN/sms/promise_reminder"
+    assert r.events()[-1]["purpose"] == "collection"
     plan = ledger.plan("CN-0001-1")
     assert plan is not None and plan.reasons == (branches.PROMISE_REMINDED,)
     assert plan.next_due_at == PAY_DAY + SHANGHAI_DAY
@@ -153,7 +159,7 @@ def test_a_kept_promise_one_reminder_on_the_day_then_a_receipt_then_silence(
     plan = ledger.plan("CN-0001-1")
     assert plan is not None and (plan.status, plan.reasons) == ("done", (branches.PAID_DONE,))
     assert drain(r.dispatcher(channel), PAY_DAY + timedelta(days=30)).claimed == 0
-    assert len(channel.sent) == 2
+    assert len(channel.sent) == 3
 
 
 def test_a_broken_promise_resumes_the_ladder_the_day_after(ledger: Ledger, tmp_path: Path) -> None:
@@ -161,7 +167,10 @@ def test_a_broken_promise_resumes_the_ladder_the_day_after(ledger: Ledger, tmp_p
     channel = Recorder()
     drain(r.dispatcher(channel), NOW)
     drain(r.dispatcher(channel), PAY_DAY + timedelta(hours=9))
-    assert sent_templates(channel) == ["zh-CN/sms/promise_reminder"]
+    assert sent_templates(channel) == [
+        "zh-CN/sms/promise_confirmation",
+        "zh-CN/sms/promise_reminder",
+    ]
     day_after = PAY_DAY + SHANGHAI_DAY + timedelta(hours=10)  # Saturday 10:00 Shanghai
     drain(r.dispatcher(channel), day_after)
     assert sent_templates(channel)[-1] == "zh-CN/sms/first_reminder"
