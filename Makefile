@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 SHARED  ?= ../shared
 SCENARIOS := $(wildcard $(SHARED)/compliance/scenarios/*.yaml) $(wildcard tests/scenarios/*.yaml)
 
-.PHONY: venv demo demo-portfolio simulate scenarios test lint typecheck imports verify check bench clean tools
+.PHONY: venv demo demo-portfolio simulate bench-simulate scenarios test lint typecheck imports verify check bench clean tools
 
 $(BIN)/outreachd: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -71,6 +71,10 @@ bench: venv
 	$(BIN)/python tests/benchmarks/bench_twilio.py --postgresql --instances 3 --json bench-results/twilio-pg3.json
 	$(BIN)/python tests/benchmarks/bench_schedule.py --json bench-results/schedule.json
 	OUTREACHD_CRASH_CYCLES=100 $(BIN)/pytest -p no:cacheprovider -q tests/acceptance/test_crash.py
+
+## bench-simulate: outreachd simulate at 10,000 borrowers x 30 days, next to a bare baseline
+bench-simulate: venv
+	$(BIN)/python tests/benchmarks/bench_simulate.py --json bench-results/simulate.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis bench-results var .tools

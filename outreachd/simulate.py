@@ -115,23 +115,22 @@ def simulate(config_path: Path, *, start: date, days: int, seed: int, out: Path)
     )  # fmt: skip
     reply_ids = (f"SIM{seed:04d}{n:08d}" for n in range(10**9))
     people = Borrowers(world, ledger, readings, tally, reply_ids)
-    seen = 0
+    reader = _OutboxReader(cfg.outbox)
     try:
         for day in range(days):
             midnight = datetime.combine(start + timedelta(days=day), datetime.min.time(), UTC)
             _write_portfolio(source_path, world, day, midnight)
             sweep(source=JsonlSource(source_path), ledger=ledger, now=midnight, log=tally)
-            for k in range(int(timedelta(days=1) / TICK)):
-                now = midnight + k * TICK
+            now, end = midnight, midnight + timedelta(days=1)
+            while (now := _next_tick(ledger, now, midnight)) < end:
                 while dispatcher.tick(now).claimed:
                     pass
-                sent = _read_outbox(cfg.outbox, seen)
-                seen += len(sent)
-                for message in sent:
+                for message in reader.new():
                     people.respond(message, now)
+                now += TICK
     finally:
         ledger.close()
-    outbox = _read_outbox(cfg.outbox, 0)
+    outbox = _OutboxReader(cfg.outbox).new()
     result = report(cfg, outbox, world, tally, start=start, days=days, seed=seed)
     (out / "report.json").write_text(
         json.dumps(result, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
@@ -158,11 +157,32 @@ def _write_portfolio(path: Path, world: World, day: int, now: datetime) -> None:
             f.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
 
 
-def _read_outbox(path: Path, skip: int) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for n, line in enumerate(f) if n >= skip]
+def _next_tick(ledger: Ledger, now: datetime, midnight: datetime) -> datetime:
+    """The first tick of the day's 15-minute grid at or after both `now` and the earliest due
+    plan (the ticks in between would find nothing due; a reply only re-opens plans at the
+    tick it arrives in, which is not skipped)."""
+    due = ledger.next_due()
+    if due is None or due <= now:
+        return now
+    steps = -((midnight - due) // TICK)  # ceiling of (due - midnight) / TICK
+    return max(now, midnight + steps * TICK)
+
+
+class _OutboxReader:
+    """The outbox's lines, each read once, in order."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.offset = path, 0
+
+    def new(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        with self.path.open("rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1  # whole lines only
+        self.offset += end
+        return [json.loads(line) for line in data[:end].splitlines()]
 
 
 @dataclasses.dataclass

@@ -687,6 +687,13 @@ class Ledger:
             claimed = [_plan(row) for row in conn.execute(stmt)]
         return sorted(claimed, key=lambda p: (p.next_due_at or now, p.account_id))
 
+    def next_due(self) -> datetime | None:
+        """The earliest instant a plan falls due (leases aside), or None: nothing is due."""
+        query = select(func.min(plans.c.next_due_at)).where(plans.c.status == "due")
+        with self._read() as conn:
+            value: datetime | None = conn.execute(query).scalar()
+            return value
+
     def release(self, account_ids: str | Iterable[str], owner: str) -> None:
         """Clear the leases of these plans that `owner` still holds (and no other)."""
         ids = [account_ids] if isinstance(account_ids, str) else list(account_ids)
