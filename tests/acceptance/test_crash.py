@@ -48,6 +48,9 @@ def test_sigkill_during_dispatch_loses_and_duplicates_nothing(
         daemon = Daemon(dep)
         try:
             daemon.wait_for("READY=1")
+            # the first sweep writes the plans the dispatcher sends: on a loaded machine it
+            # can outlast the whole kill window, and every kill would miss the sends
+            until(lambda d=daemon: d.events("sweep_finished"), timeout=20)  # type: ignore[misc]
             time.sleep(rng.uniform(0.05, 0.9))
             daemon.proc.send_signal(signal.SIGKILL)
         finally:
