@@ -70,7 +70,7 @@ bench: venv
 	$(BIN)/python tests/benchmarks/bench_twilio.py --postgresql --json bench-results/twilio-pg.json
 	$(BIN)/python tests/benchmarks/bench_twilio.py --postgresql --instances 3 --json bench-results/twilio-pg3.json
 	$(BIN)/python tests/benchmarks/bench_schedule.py --json bench-results/schedule.json
-	OUTREACHD_CRASH_CYCLES=100 $(BIN)/pytest -p no:cacheprovider -q tests/acceptance/test_crash.py
+	OUTREACHD_CRASH_CYCLES=40 $(BIN)/pytest -p no:cacheprovider -q tests/acceptance/test_crash.py
 
 ## bench-simulate: outreachd simulate at 10,000 borrowers x 30 days, next to a bare baseline
 bench-simulate: venv

@@ -270,6 +270,10 @@ class Dispatcher:
         branch = branches.branch(rec, flags, plan.stage, plan.step, now, offered=offered)
         if branch is not None:
             if branch.position is None:
+                if branch.name == branches.HARDSHIP:
+                    # paused, the borrower's offer behind it (sent for this debt or another):
+                    # when the hardship lifts, the ladder starts at its stage's first step
+                    plan = dataclasses.replace(plan, stage=branches.HARDSHIP, step=1)
                 return _held(plan, branch, now)
             return branch.position, branch
         position = strategy.position(plan.stage, plan.step, rec.debt.days_past_due)

@@ -61,6 +61,7 @@ def test_hardship_sends_one_offer_opens_a_hand_off_and_pauses(
     assert task["kind"] == branches.OFFER_HANDOFF and task["borrower_id"] == "CN-0001"
     plans = ledger.plans()
     assert {(p.status, p.reasons) for p in plans} == {("blocked", (branches.HARDSHIP_PAUSED,))}
+    assert {(p.stage, p.step) for p in plans} == {(branches.HARDSHIP, 1)}  # all resume at 0
     for days in (1, 5, 30):
         assert drain(r.dispatcher(channel), NOW + timedelta(days=days)).sent == 0
     body = channel.sent[0].message.body
