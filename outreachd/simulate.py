@@ -48,6 +48,8 @@ P_KEEP = 0.7  # a promise kept: paid on the promised day
 HARDSHIP_WORDS = {"en-US": "I lost my job", "en-GB": "I lost my job", "zh-CN": "我失业了"}
 PROMISE_WORDS = {"en-US": "I'll pay Friday", "en-GB": "I'll pay Friday", "zh-CN": "我下周五还"}
 COLLECTION = ("first_reminder", "follow_up")
+# sent with purpose transactional (the packs' China caps do not count them, SCENARIOS.md 4.3)
+TRANSACTIONAL = ("receipt", "promise_confirmation")
 
 
 class Tally:
@@ -272,7 +274,8 @@ AUDIT_CHECKS = [
     "no SMS to a number after its STOP reply",
     "no message about a paid account after its receipt",
     "no collection message to a borrower after their hardship offer",
-    "China, best_practice: at most one SMS and one e-mail per borrower per local day",
+    "China, best_practice: at most one collection SMS and one collection e-mail per borrower"
+    " per local day (receipts and promise confirmations are transactional)",
 ]
 
 
@@ -319,7 +322,7 @@ class _Seen:
             yield f"{name} after the hardship offer to {borrower}"
         self.receipts |= {account} if name == "receipt" else set()
         self.offers |= {borrower} if name == "hardship_offer" else set()
-        cn = row["borrower"]["residence"]["country"] == "CN" and name != "receipt"
+        cn = row["borrower"]["residence"]["country"] == "CN" and name not in TRANSACTIONAL
         if cn and cfg.profile.value == "best_practice":
             key = (borrower, str(channel), sent.astimezone(ZoneInfo("Asia/Shanghai")).date())
             self.cn_daily[key] += 1
