@@ -83,7 +83,16 @@ def test_the_audit_finds_what_is_planted(runs: tuple[Path, Path, Path], deployme
     next_day = simulate._instant(receipt["sent_at"]) + timedelta(days=1)
     after = dict(receipt, attempt_id="planted-after", template_id="en-US/sms/follow_up",
                  sent_at=next_day.strftime("%Y-%m-%dT%H:%M:%SZ"))  # fmt: skip
-    found = simulate.audit(cfg, [*outbox, late, after], world)
+    cn = next(m for m in outbox if m["account_id"].startswith("CN-") and m["channel"] == "sms"
+              and m["template_id"].rsplit("/", 1)[-1] in simulate.COLLECTION
+              and m["address"] != sms["address"])  # fmt: skip
+    second = dict(cn, attempt_id="planted-second", sent_at=cn["sent_at"][:11] + "05:00:00Z")
+    courtesy = dict(cn, attempt_id="planted-confirmation",
+                    template_id="zh-CN/sms/promise_confirmation",
+                    sent_at=cn["sent_at"][:11] + "06:00:00Z")  # fmt: skip
+    found = simulate.audit(cfg, [*outbox, late, after, second, courtesy], world)
+    assert any(v.startswith("planted-second: a second sms to CN-") for v in found), found
+    assert not any(v.startswith("planted-confirmation") for v in found)  # transactional
     assert any(v.startswith("planted-night: sent at ") and " in America/" in v for v in found)
     assert any(v.startswith(f"{sms['attempt_id']}: SMS after STOP") for v in found), found
     assert any(v.startswith("planted-after: follow_up after the receipt") for v in found), found
