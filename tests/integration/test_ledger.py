@@ -546,7 +546,8 @@ def test_a_leader_whose_session_dies_loses_the_lead(pg: Ledger) -> None:
         pid = pg._leader.exec_driver_sql("SELECT pg_backend_pid()").scalar()
         pg._leader.commit()
         with other._engine.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            # with a timeout it waits for the backend to exit (and its lock to go), PG 14+
+            conn.execute(text("SELECT pg_terminate_backend(:p, 5000)"), {"p": pid})
             conn.commit()
         assert other.lead() is True  # the lock died with the session
         assert pg.lead() is False  # it notices, and asks again, too late
