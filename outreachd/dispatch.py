@@ -68,7 +68,7 @@ class _Out:
     stats: TickStats
     logs: list[tuple[str, dict[str, object]]] = field(default_factory=list)
     # hand-offs to open with the chunk's commit: (borrower, account, kind, reason)
-    handoffs: list[tuple[str, str | None, str, str]] = field(default_factory=list)
+    handoffs: list[store.HandoffRow] = field(default_factory=list)
     offered: set[str] = field(default_factory=set)  # borrowers with a hardship offer out
 
 
@@ -206,10 +206,12 @@ class Dispatcher:
             stats.blocked += 1
             return _blocked(plan, now, (NO_COLLECTOR,)), None
         account = Account(borrower=rec.borrower, flags=learned_flags(rec, flags))
-        where = self._where(plan, rec, account.flags, out)
-        if isinstance(where, store.Plan):  # no step to take now
-            return where, None
-        position, branch = where
+        offered = rec.borrower_id in out.offered
+        found = where(plan, rec, flags=account.flags, strategy=self.config.strategy, now=now,
+                      offered=offered)  # fmt: skip
+        if isinstance(found, store.Plan):  # no step to take now
+            return found, None
+        position, branch = found
         purpose = branch.purpose if branch is not None else model.Purpose.COLLECTION
         plan = dataclasses.replace(plan, stage=position.stage.name, step=position.index)
         refused = refused_contacts(flags)
@@ -259,27 +261,6 @@ class Dispatcher:
                 }))  # fmt: skip
                 return _on_blocked(plan, position, decision.reasons, now), None
         raise AssertionError(f"unknown decision {decision!r}")
-
-    def _where(
-        self, plan: store.Plan, rec: AccountRecord, flags: Flags, out: _Out
-    ) -> tuple[Position, branches.Branch | None] | store.Plan:
-        """The step to take now, in a branch or on the strategy's ladder; or, when there is
-        none, the plan's next state (waiting, paused or ended)."""
-        strategy, now = self.config.strategy, out.now
-        offered = rec.borrower_id in out.offered
-        branch = branches.branch(rec, flags, plan.stage, plan.step, now, offered=offered)
-        if branch is not None:
-            if branch.position is None:
-                if branch.name == branches.HARDSHIP:
-                    # paused, the borrower's offer behind it (sent for this debt or another):
-                    # when the hardship lifts, the ladder starts at its stage's first step
-                    plan = dataclasses.replace(plan, stage=branches.HARDSHIP, step=1)
-                return _held(plan, branch, now)
-            return branch.position, branch
-        position = strategy.position(plan.stage, plan.step, rec.debt.days_past_due)
-        if position is None:  # before the first stage, or this stage's ladder is done
-            return _between_stages(plan, rec, strategy, now)
-        return position, None
 
     def _after_send(
         self,
@@ -466,6 +447,28 @@ def _deferred(
     )
 
 
+def where(
+    plan: store.Plan, rec: AccountRecord, *, flags: Flags, strategy: Strategy, now: datetime,
+    offered: bool,
+) -> tuple[Position, branches.Branch | None] | store.Plan:  # fmt: skip
+    """The step to take now, in a branch or on the strategy's ladder; or, when there is
+    none, the plan's next state (waiting, paused or ended). `offered`: the borrower has an
+    open hardship-offer hand-off. The dispatcher decides with it; `outreachd plan` shows it."""
+    branch = branches.branch(rec, flags, plan.stage, plan.step, now, offered=offered)
+    if branch is not None:
+        if branch.position is None:
+            if branch.name == branches.HARDSHIP:
+                # paused, the borrower's offer behind it (sent for this debt or another):
+                # when the hardship lifts, the ladder starts at its stage's first step
+                plan = dataclasses.replace(plan, stage=branches.HARDSHIP, step=1)
+            return _held(plan, branch, now)
+        return branch.position, branch
+    position = strategy.position(plan.stage, plan.step, rec.debt.days_past_due)
+    if position is None:  # before the first stage, or this stage's ladder is done
+        return _between_stages(plan, rec, strategy, now)
+    return position, None
+
+
 def _next_step(
     plan: store.Plan,
     rec: AccountRecord,
@@ -504,7 +507,7 @@ def _between_stages(
     )
 
 
-def _review(plan: store.Plan) -> tuple[str, str | None, str, str]:
+def _review(plan: store.Plan) -> store.HandoffRow:
     """The hand-off a completed strategy opens: a person decides whether the final notice
     before legal referral goes out (`outreachd handoff approve`); nothing does by itself."""
     why = "strategy complete, account unpaid: approve the final notice, or close this task"

@@ -8,12 +8,13 @@ import json
 from datetime import datetime
 from typing import TextIO
 
-from outreachd import branches, clock, messages, overlay
+from outreachd import branches, clock, dispatch, messages, overlay
 from outreachd.config import Config
 from outreachd.core import decide as core
 from outreachd.core import localtime, planner
-from outreachd.core.model import Account
+from outreachd.core.model import Account, Purpose
 from outreachd.dispatch import learned_flags, refused_contacts
+from outreachd.ledger import store
 from outreachd.ledger.store import Ledger
 from outreachd.render import Renderer
 from outreachd.sources import records
@@ -85,8 +86,8 @@ def decide_handoff(cfg: Config, *, task_id: int, approve: bool, by: str, out: Te
     ledger = Ledger(cfg.ledger_url)
     try:
         ledger.migrate()
-        task = next((t for t in ledger.handoff_tasks() if t["id"] == task_id), None)
-        if task is None:
+        task = ledger.handoff_task(task_id)
+        if task is None or task["status"] != "open":
             out.write(f"error: no open hand-off #{task_id}\n")
             return 1
         now = clock.now()
@@ -134,13 +135,20 @@ def _line(
         head += f" due={plan.next_due_at:%Y-%m-%dT%H:%MZ}"
     if plan is not None and plan.reasons:
         head += f" (last: {', '.join(plan.reasons)})"
-    position = cfg.strategy.position(stage, step, rec.debt.days_past_due)
-    if position is None:
-        later = cfg.strategy.next_stage_due(rec.debt.days_past_due, at)
-        return f"{head}: no step to take" + (
-            f"; the next stage begins in {(later - at).days} day(s)" if later else
-            "; the strategy is complete"
-        )  # fmt: skip
+    with ledger.borrower_txn(rec.borrower_id) as txn:
+        history = txn.history(at - cfg.lookback)
+        flags = txn.flags(overlay.DECIDING).get(rec.borrower_id, [])
+        offered = rec.borrower_id in txn.open_handoffs(branches.OFFER_HANDOFF)
+    acct = Account(borrower=rec.borrower, flags=learned_flags(rec, flags))
+    current = plan or store.Plan(
+        account_id=account_id, borrower_id=rec.borrower_id, step=0, status="due", channel=None,
+        contact_id=None, template=None, next_due_at=at, reasons=(), updated_at=at,
+    )  # fmt: skip
+    found = dispatch.where(current, rec, flags=acct.flags, strategy=cfg.strategy, now=at,
+                           offered=offered)  # fmt: skip
+    if isinstance(found, store.Plan):
+        return f"{head}: no step to take; {_held(found, at)}"
+    position, branch = found
     s = position.step
     head += (
         f" -> stage {position.stage.name} step {position.index}: {s.template} by "
@@ -150,14 +158,26 @@ def _line(
     policy = cfg.policy(rec.borrower.residence.country)
     if policy is None:
         return f"{head}: block [NO-COLLECTOR-FOR-COUNTRY]"
-    with ledger.borrower_txn(rec.borrower_id) as txn:
-        history = txn.history(at - cfg.lookback)
-        flags = txn.flags(overlay.DECIDING).get(rec.borrower_id, [])
-    refused = refused_contacts(flags)
-    opts = [o for o, _ in messages.options(rec, cfg, renderer, refused, step=s)]
-    acct = Account(borrower=rec.borrower, flags=learned_flags(rec, flags))
+    purpose = branch.purpose if branch is not None else Purpose.COLLECTION
+    options = messages.options(rec, cfg, renderer, refused_contacts(flags), step=s,
+                               purpose=purpose, flags=acct.flags)  # fmt: skip
+    opts = [o for o, _ in options]
     choice = planner.choose(acct, (rec.account_id,), history, opts, at=at, policy=policy)
     return f"{head}: {_describe(choice)}"
+
+
+def _held(plan: store.Plan, at: datetime) -> str:
+    """Why a plan has no step to take at `at`, and what comes next."""
+    why = ", ".join(plan.reasons)
+    if plan.status == "done":
+        ended = plan.reasons == (dispatch.STRATEGY_COMPLETE,)
+        return "the strategy is complete" if ended else f"the plan ends [{why}]"
+    if plan.status == "blocked":
+        return f"paused [{why}]"
+    assert plan.next_due_at is not None
+    if plan.reasons in ((dispatch.STAGE_COMPLETE,), (dispatch.NO_STAGE_YET,)):
+        return f"the next stage begins in {(plan.next_due_at - at).days} day(s)"
+    return f"next at {plan.next_due_at:%Y-%m-%dT%H:%MZ} [{why}]"
 
 
 def _describe(choice: planner.Choice) -> str:

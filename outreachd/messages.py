@@ -29,17 +29,9 @@ def variables(
     `flags`: the account's flags with what the ledger learned (default: the source's)."""
     digits = "".join(ch for ch in rec.account_id if ch.isdigit())
     debt = rec.debt
-    plan = branches.instalments(debt.balance)
     promise = (flags or rec.flags).promise_to_pay
-
-    def cash(amount: Decimal) -> str:
-        return money(amount, debt.currency, rec.locale)
-
     return {
-        "down_payment": cash(plan.down),
-        "monthly_payment": cash(plan.monthly),
-        "last_payment": cash(plan.last),
-        "months": plan.months,
+        **_offer(debt.balance, debt.currency, rec.locale),
         "pay_by": day_month(promise.pay_by, rec.locale) if promise else "",
         "given_name": rec.given_name,
         "family_name": rec.family_name,
@@ -49,9 +41,20 @@ def variables(
         "signature": company.signature or company.name,
         "license": company.license,
         "creditor": rec.debt.creditor,
-        "amount": cash(debt.balance),
+        "amount": money(debt.balance, debt.currency, rec.locale),
         "days": rec.debt.days_past_due,
         "last4": digits[-4:] or rec.account_id[-4:],
+    }
+
+
+def _offer(balance: Decimal, currency: str, locale: str) -> dict[str, object]:
+    """The instalment offer's template variables, computed exactly from the balance."""
+    plan = branches.instalments(balance)
+    return {
+        "down_payment": money(plan.down, currency, locale),
+        "monthly_payment": money(plan.monthly, currency, locale),
+        "last_payment": money(plan.last, currency, locale),
+        "months": plan.months,
     }
 
 
@@ -139,12 +142,8 @@ def check_templates(cfg: Config, renderer: Renderer) -> list[str]:
 def _worst_case(company: CompanyIn, locale: str) -> dict[str, object]:
     """Long but plausible values, so a length check sees the worst case."""
     currency = {"en-US": "USD", "en-GB": "GBP", "zh-CN": "CNY"}[locale]
-    plan = branches.instalments(Decimal("123456.78"))
     return {
-        "down_payment": money(plan.down, currency, locale),
-        "monthly_payment": money(plan.monthly, currency, locale),
-        "last_payment": money(plan.last, currency, locale),
-        "months": plan.months,
+        **_offer(Decimal("123456.78"), currency, locale),
         "pay_by": day_month(date(2026, 12, 28), locale),
         "company": company.name,
         "callback": company.callback,

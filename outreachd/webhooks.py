@@ -32,7 +32,7 @@ from outreachd.channels import twilio_voice as voice
 from outreachd.config import WebhooksIn
 from outreachd.core import model
 from outreachd.errors import OutreachError
-from outreachd.ledger.store import Attempt, CallState, Flag, Ledger, ReplyEvidence
+from outreachd.ledger.store import Attempt, CallState, Flag, HandoffRow, Ledger, ReplyEvidence
 from outreachd.replies import FLAG_OF, HANDOFF, Reading, Replies
 
 STATUS_PATH, SMS_PATH, HEALTH_PATH = "/twilio/status", "/twilio/sms", "/healthz"
@@ -234,7 +234,7 @@ def _stop_calls(borrower: str, contact: str, source: str) -> list[Flag]:
 
 def _actions(
     reading: Reading, matches: list[tuple[str, str, str, str]], sid: str, body: str
-) -> tuple[list[Flag], list[tuple[str, str | None, str, str]]]:
+) -> tuple[list[Flag], list[HandoffRow]]:
     """The flags and hand-offs a reply raises for every contact point at its number."""
     source, cls = f"sms-reply:{sid}", reading.cls
     flags: dict[tuple[str, str, str], Flag] = {}
@@ -247,7 +247,7 @@ def _actions(
             flags[(borrower, "invalid", contact)] = Flag(borrower, name, value, source)
         elif cls in FLAG_OF:
             flags[(borrower, cls, "")] = Flag(borrower, FLAG_OF[cls], True, source)
-    hands: dict[str, tuple[str, str | None, str, str]] = {}
+    hands: dict[str, HandoffRow] = {}
     if cls in HANDOFF or len(reading.found) > 1:
         also = [c for c in reading.found if c != cls]
         reason = f"SMS reply {sid}: {body}" + (f" (also: {', '.join(also)})" if also else "")

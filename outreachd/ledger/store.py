@@ -202,6 +202,17 @@ class Attempt:
     purpose: str = "collection"
 
 
+# a hand-off to open: (borrower, account or None, kind, reason)
+HandoffRow = tuple[str, str | None, str, str]
+
+
+def _insert_handoffs(conn: Connection, rows: Iterable[HandoffRow], now: datetime) -> None:
+    hand = [{"borrower_id": b, "account_id": a, "kind": k, "reason": r, "created_at": now}
+            for b, a, k, r in rows]  # fmt: skip
+    if hand:
+        conn.execute(insert(handoffs), hand)
+
+
 def _reopen(conn: Connection, borrower_id: str, now: datetime, *, waiting: bool) -> int:
     """The borrower's flags changed: their blocked plans are decided again now (a restriction
     may have lifted, a branch may apply); with `waiting`, their waiting plans too (hardship:
@@ -385,13 +396,10 @@ class BorrowerTxn:
                 ids = [str(row["account_id"]) for row in rows]
                 self._conn.execute(_release_stmt(ids, release_owner))
 
-    def add_handoffs(self, rows: Iterable[tuple[str, str | None, str, str]], now: datetime) -> None:
-        """Open hand-offs to a human, (borrower, account, kind, reason) each, in this
-        transaction (so a hand-off exists exactly when what prompted it was committed)."""
-        hand = [{"borrower_id": b, "account_id": a, "kind": k, "reason": r, "created_at": now}
-                for b, a, k, r in rows]  # fmt: skip
-        if hand:
-            self._conn.execute(insert(handoffs), hand)
+    def add_handoffs(self, rows: Iterable[HandoffRow], now: datetime) -> None:
+        """Open hand-offs to a human in this transaction (so a hand-off exists exactly when
+        what prompted it was committed)."""
+        _insert_handoffs(self._conn, rows, now)
 
     def open_handoffs(self, kind: str) -> set[str]:
         """The borrowers (of this transaction) with an open hand-off of `kind`."""
@@ -820,7 +828,7 @@ class Ledger:
         at: datetime,
         evidence: ReplyEvidence,
         raise_flags: Iterable[Flag] = (),
-        handoffs_: Iterable[tuple[str, str | None, str, str]] = (),
+        handoffs_: Iterable[HandoffRow] = (),
         answer: Attempt | None = None,
     ) -> bool:
         """Record an inbound SMS (once: False if its provider id is already in the ledger):
@@ -852,10 +860,7 @@ class Ledger:
                 conn.execute(insert(flags), flag_rows)
                 hardship = any(f.name == "hardship" and f.value is True for f in raise_flags)
                 _reopen(conn, borrower_id, at, waiting=hardship)
-            hand = [{"borrower_id": b, "account_id": a, "kind": k, "reason": r, "created_at": at}
-                    for b, a, k, r in handoffs_]  # fmt: skip
-            if hand:
-                conn.execute(insert(handoffs), hand)
+            _insert_handoffs(conn, handoffs_, at)
             if answer is not None:
                 sent = _event_row(answer, at) | {"status": "sent", "outcome": "sms_sent"}
                 conn.execute(insert(events), [sent])
@@ -992,10 +997,8 @@ class Ledger:
         self, borrower_id: str, account_id: str | None, kind: str, reason: str, now: datetime
     ) -> None:
         """Open a hand-off to a human (complaint, dispute, vulnerability...)."""
-        row = {"borrower_id": borrower_id, "account_id": account_id, "kind": kind,
-               "reason": reason, "created_at": now}  # fmt: skip
         with self._write() as conn:
-            conn.execute(insert(handoffs), [row])
+            _insert_handoffs(conn, [(borrower_id, account_id, kind, reason)], now)
 
     def handoff_tasks(self, status: str | None = "open") -> list[dict[str, Any]]:
         """Hand-offs (all, or of one status), oldest first, as dicts with their id."""
@@ -1004,6 +1007,12 @@ class Ledger:
             query = query.where(handoffs.c.status == status)
         with self._read() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+    def handoff_task(self, task_id: int) -> dict[str, Any] | None:
+        """One hand-off by its id, or None."""
+        with self._read() as conn:
+            row = conn.execute(select(handoffs).where(handoffs.c.id == task_id)).first()
+            return None if row is None else dict(row._mapping)
 
     def decide_handoff(
         self, task_id: int, status: str, note: str, now: datetime, plan: Plan | None = None
@@ -1023,7 +1032,7 @@ class Ledger:
                 .values(status=status, reason=f"{row.reason} | {note}")
             )
             if plan is not None:
-                conn.execute(schema.upsert(self._dialect, plans, keep=_LEASE), [_plan_row(plan)])
+                conn.execute(_plan_upsert(self._dialect), [_plan_row(plan)])
             return dict(row._mapping) | {"status": status, "reason": f"{row.reason} | {note}"}
 
     def export(self, since: datetime | None = None) -> Iterator[dict[str, object]]:

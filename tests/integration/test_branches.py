@@ -41,6 +41,13 @@ def row(borrower: int = 1, debt: int = 1, **flags: Any) -> dict[str, Any]:
     return out
 
 
+def shown(r: Rig, account: str, at: datetime) -> str:
+    """What `outreachd plan --account` says."""
+    out = io.StringIO()
+    assert inspect_plans.show(r.cfg, at=at, account=account, out=out) == 0
+    return out.getvalue()
+
+
 def handoffs(r: Rig) -> list[dict[str, Any]]:
     return [x for x in r.ledger.export() if x["record"] == "handoff"]
 
@@ -64,6 +71,7 @@ def test_hardship_sends_one_offer_opens_a_hand_off_and_pauses(
     assert {(p.stage, p.step) for p in plans} == {(branches.HARDSHIP, 1)}  # all resume at 0
     for days in (1, 5, 30):
         assert drain(r.dispatcher(channel), NOW + timedelta(days=days)).sent == 0
+    assert "no step to take; paused [HARDSHIP-PAUSED]" in shown(r, "CN-0001-2", NOW)
     body = channel.sent[0].message.body
     assert "¥10.15" in body and "6个月分期" in body  # 10 % of ¥101.50, exactly
 
@@ -138,6 +146,10 @@ def test_a_kept_promise_confirmed_reminded_on_the_day_then_a_receipt_then_silenc
     plan = ledger.plan("CN-0001-1")
     assert plan is not None and plan.reasons == (branches.PROMISE_WAIT,)
     assert plan.next_due_at == PAY_DAY
+    # decided when it falls due: the reminder, held by the house rule until 09:00 that day
+    said = shown(r, "CN-0001-1", NOW + timedelta(hours=1))
+    assert "(last: PROMISE-WAIT) -> stage promise_to_pay step 1: promise_reminder" in said
+    assert "defer sms:m1 zh-CN/sms/promise_reminder until 2026-12-04T09:00" in said
     for hours in (5, 30, 60):  # nothing at all before the promised day
         assert drain(r.dispatcher(channel), NOW + timedelta(hours=hours)).claimed == 0
     drain(r.dispatcher(channel), PAY_DAY)  # midnight: the house rule waits for 09:00, SMS only
