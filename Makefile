@@ -72,9 +72,9 @@ bench: venv
 	$(BIN)/python tests/benchmarks/bench_schedule.py --json bench-results/schedule.json
 	OUTREACHD_CRASH_CYCLES=40 $(BIN)/pytest -p no:cacheprovider -q tests/acceptance/test_crash.py
 
-## bench-simulate: outreachd simulate at 10,000 borrowers x 30 days, next to a bare baseline
+## bench-simulate: outreachd simulate at 100,000 borrowers x 30 days, next to a bare baseline
 bench-simulate: venv
-	$(BIN)/python tests/benchmarks/bench_simulate.py --json bench-results/simulate.json
+	$(BIN)/python tests/benchmarks/bench_simulate.py --borrowers 100000 --json bench-results/simulate.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis bench-results var .tools

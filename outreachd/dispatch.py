@@ -220,7 +220,7 @@ class Dispatcher:
         def lazily() -> Iterator[planner.Option]:
             for option, message in messages.options(
                 rec, self.config, self.renderer, refused, step=position.step,
-                purpose=purpose, flags=account.flags,
+                purpose=purpose, flags=account.flags, at=now,
             ):  # fmt: skip
                 rendered[option] = message
                 yield option
@@ -463,7 +463,7 @@ def where(
                 plan = dataclasses.replace(plan, stage=branches.HARDSHIP, step=1)
             return _held(plan, branch, now)
         return branch.position, branch
-    position = strategy.position(plan.stage, plan.step, rec.debt.days_past_due)
+    position = strategy.position(plan.stage, plan.step, rec.debt.days_past_due(now))
     if position is None:  # before the first stage, or this stage's ladder is done
         return _between_stages(plan, rec, strategy, now)
     return position, None
@@ -484,7 +484,7 @@ def _next_step(
         return dataclasses.replace(
             plan, step=step, status="due", next_due_at=due, reasons=(), updated_at=now
         )
-    later = strategy.next_stage_due(rec.debt.days_past_due, now)
+    later = strategy.next_stage_due(rec.debt.days_past_due(now), now)
     if later is None:
         return _done(plan, now, STRATEGY_COMPLETE, step=step)
     return dataclasses.replace(
@@ -498,10 +498,10 @@ def _between_stages(
 ) -> store.Plan:
     """No step to take now (no stage covers the account's days past due, or its stage's
     ladder is done): wait for the next stage to begin, or end the plan."""
-    later = strategy.next_stage_due(rec.debt.days_past_due, now)
+    later = strategy.next_stage_due(rec.debt.days_past_due(now), now)
     if later is None:
         return _done(plan, now, STRATEGY_COMPLETE)
-    why = STAGE_COMPLETE if strategy.stage_for(rec.debt.days_past_due) else NO_STAGE_YET
+    why = STAGE_COMPLETE if strategy.stage_for(rec.debt.days_past_due(now)) else NO_STAGE_YET
     return dataclasses.replace(
         plan, status="due", next_due_at=later, reasons=(why,), updated_at=now
     )

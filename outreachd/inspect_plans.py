@@ -127,7 +127,7 @@ def _line(
     plan = ledger.plan(account_id)
     stage, step = (plan.stage, plan.step) if plan else ("", 0)
     head = f"{account_id} plan={plan.status if plan else 'none'}"
-    head += f" stage={stage or '-'} step={step} days_past_due={rec.debt.days_past_due}"
+    head += f" stage={stage or '-'} step={step} days_past_due={rec.debt.days_past_due(at)}"
     if plan is not None and plan.status == "done":
         return f"{head}: done [{', '.join(plan.reasons)}]"
     if plan is not None and plan.next_due_at is not None and plan.next_due_at > at:
@@ -160,7 +160,7 @@ def _line(
         return f"{head}: block [NO-COLLECTOR-FOR-COUNTRY]"
     purpose = branch.purpose if branch is not None else Purpose.COLLECTION
     options = messages.options(rec, cfg, renderer, refused_contacts(flags), step=s,
-                               purpose=purpose, flags=acct.flags)  # fmt: skip
+                               purpose=purpose, flags=acct.flags, at=at)  # fmt: skip
     opts = [o for o, _ in options]
     choice = planner.choose(acct, (rec.account_id,), history, opts, at=at, policy=policy)
     return f"{head}: {_describe(choice)}"

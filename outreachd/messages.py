@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Set
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from outreachd import branches, lint, yamlio
@@ -22,11 +22,12 @@ CALL_DIALER = Dialer.PRERECORDED
 
 
 def variables(
-    rec: AccountRecord, company: CompanyIn, flags: Flags | None = None
+    rec: AccountRecord, company: CompanyIn, flags: Flags | None = None, *, at: datetime
 ) -> dict[str, object]:
     """Everything a template may use; amounts come from the source, never invented: the
     instalment offer's figures are computed from the balance (branches.instalments), exactly.
-    `flags`: the account's flags with what the ledger learned (default: the source's)."""
+    `flags`: the account's flags with what the ledger learned (default: the source's); `at`:
+    the instant of the message (the days past due count to it)."""
     digits = "".join(ch for ch in rec.account_id if ch.isdigit())
     debt = rec.debt
     promise = (flags or rec.flags).promise_to_pay
@@ -42,7 +43,7 @@ def variables(
         "license": company.license,
         "creditor": rec.debt.creditor,
         "amount": money(debt.balance, debt.currency, rec.locale),
-        "days": rec.debt.days_past_due,
+        "days": rec.debt.days_past_due(at),
         "last4": digits[-4:] or rec.account_id[-4:],
     }
 
@@ -78,18 +79,19 @@ def options(
     *,
     purpose: Purpose = Purpose.COLLECTION,
     flags: Flags | None = None,
+    at: datetime,
 ) -> Iterator[tuple[Option, Message]]:
     """The step's candidates in preference order, each with its rendered message; lazily, so
     a channel after the first allowed one is never rendered. Contact points in `refused` (a
     provider refused them for good) are never offered. `step`: by default the first step of
-    the stage the account is in (none: no candidates)."""
+    the stage the account is in at `at` (none: no candidates)."""
     company = cfg.company.get(rec.borrower.residence.country)
     if step is None:
-        position = cfg.strategy.position("", 0, rec.debt.days_past_due)
+        position = cfg.strategy.position("", 0, rec.debt.days_past_due(at))
         step = position.step if position is not None else None
     if company is None or step is None:
         return
-    values = variables(rec, company, flags)
+    values = variables(rec, company, flags, at=at)
     for channel in step.channels:
         template_id = renderer.template_id(rec.locale, channel, step.template)
         points = [p for p in contact_points(rec, channel) if p.id not in refused]

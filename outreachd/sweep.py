@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from outreachd.ledger import store
@@ -47,7 +47,7 @@ def sweep(*, source: AccountSource, ledger: store.Ledger, now: datetime, log: An
     def accepted() -> Iterator[AccountRecord]:
         read = skipped = 0  # locals: this loop runs once per row of the book
         try:
-            for raw in source.read_raw():
+            for raw in source.read_raw(now.astimezone(UTC).date()):
                 read += 1
                 known = seen.get(raw.digest)
                 if known is not None and known not in present:

@@ -7,7 +7,7 @@ scenario file, a rule pack and a ledger row all speak the same language.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 
@@ -312,5 +312,10 @@ class Debt:
     creditor: str
     balance: Decimal  # exact money, never float
     currency: str  # ISO 4217
-    days_past_due: int
+    overdue_since: date  # the first day past due: days_past_due(d) = (d - overdue_since).days
     product: str = ""
+
+    def days_past_due(self, at: datetime) -> int:
+        """Days past due at the instant `at` (counted in UTC days, as the source's read day
+        is); never below 0."""
+        return max(0, (at.astimezone(UTC).date() - self.overdue_since).days)

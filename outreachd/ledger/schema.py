@@ -7,6 +7,7 @@ and range queries are plain integer comparisons and no driver ever guesses a tim
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -318,6 +319,34 @@ def _v7_plan_stage(conn: Connection) -> None:
         conn.execute(sqlalchemy.text(ddl))
 
 
+def _v8_overdue_since(conn: Connection) -> None:
+    """Version 8: a stored row gives the day its debt fell due (`debt.overdue_since`) instead
+    of a days_past_due count that went stale as the days passed; the count is taken as of the
+    day the row was last stored. Raw digests are dropped (they were taken of the counts), so
+    the next sweep parses every row once and keeps what only aged."""
+    query = sqlalchemy.text("SELECT account_id, payload, updated_at FROM accounts")
+    update = sqlalchemy.text(
+        "UPDATE accounts SET payload = :payload, content_hash = :hash, source_digest = NULL"
+        " WHERE account_id = :account_id"
+    )
+    rows: list[dict[str, object]] = []
+    for account_id, payload, updated_at in conn.execute(query):
+        row = json.loads(payload)
+        debt = row.get("debt", {})
+        if "days_past_due" not in debt:
+            continue
+        stored_on = from_micros(updated_at).date()
+        debt["overdue_since"] = (stored_on - timedelta(days=debt.pop("days_past_due"))).isoformat()
+        text = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        rows.append({"account_id": account_id, "payload": text, "hash": digest})
+        if len(rows) >= 5000:
+            conn.execute(update, rows)
+            rows = []
+    if rows:
+        conn.execute(update, rows)
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _v1_initial,
     _v2_source_digest,
@@ -326,6 +355,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _v5_replies,
     _v6_calls,
     _v7_plan_stage,
+    _v8_overdue_since,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import NamedTuple, Protocol
 
 from outreachd.core.model import Borrower, Debt, Flags
@@ -60,11 +61,12 @@ class RawRow(NamedTuple):
 
 
 class AccountSource(Protocol):
-    """Reads every account row; each call re-reads the source from the start."""
+    """Reads every account row; each call re-reads the source from the start. `today` is the
+    (UTC) day of the read: the day a row's days_past_due count to."""
 
-    def read(self) -> Iterator[AccountRecord | Rejected]: ...
+    def read(self, today: date) -> Iterator[AccountRecord | Rejected]: ...
 
-    def read_raw(self) -> Iterator[RawRow]: ...
+    def read_raw(self, today: date) -> Iterator[RawRow]: ...
 
 
 def digest(raw: bytes) -> str:

@@ -11,6 +11,7 @@ import csv
 import json
 import os
 from collections.abc import Iterator, Mapping
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,15 +19,14 @@ from typing import Any
 from outreachd.sources import records
 from outreachd.sources.base import AccountRecord, RawRow, Rejected, SourceError, parsed_rows
 
-REQUIRED = (
-    "account_id", "borrower_id", "country", "creditor", "balance", "currency", "days_past_due",
-)  # fmt: skip
+REQUIRED = ("account_id", "borrower_id", "country", "creditor", "balance", "currency")
+AGE = ("days_past_due", "overdue_since")  # one of them is required
 COLUMNS = (
     "account_id", "borrower_id", "locale", "given_name", "family_name",
     "country", "state", "city", "postal_code", "tz",
     "mobile", "mobile_tcpa_consent", "mobile_regf_text_ok", "landline", "work_phone",
     "email", "email_kind", "email_regf_procedure",
-    "creditor", "balance", "currency", "days_past_due", "product", "flags",
+    "creditor", "balance", "currency", "days_past_due", "overdue_since", "product", "flags",
 )  # fmt: skip
 _PHONES = (
     ("mobile", "m1", "mobile"),
@@ -49,7 +49,7 @@ _COLUMN_OF = {
     "borrower.name.given": "given_name",
     "borrower.name.family": "family_name",
     **{f"borrower.residence.{k}": k for k in ("country", "state", "city", "postal_code", "tz")},
-    **{f"debt.{k}": k for k in ("creditor", "balance", "currency", "days_past_due", "product")},
+    **{f"debt.{k}": k for k in ("creditor", "balance", "currency", *AGE, "product")},
     "borrower.emails[0].address": "email",
     "borrower.emails[0].kind": "email_kind",
     "borrower.emails[0].regf_procedure": "email_regf_procedure",
@@ -69,6 +69,8 @@ class FlatError(ValueError):
 def check_columns(columns: list[str], where: str) -> None:
     """Raise SourceError naming missing required and unknown columns."""
     missing = [c for c in REQUIRED if c not in columns]
+    if not any(c in columns for c in AGE):
+        missing.append(" or ".join(AGE))
     unknown = [c for c in columns if c not in COLUMNS]
     if missing or unknown:
         parts = [f"missing required column(s) {', '.join(missing)}"] if missing else []
@@ -150,7 +152,7 @@ def flat_to_canonical(row: Mapping[str, object]) -> dict[str, Any]:
         "phones": _phones(get),
         "emails": _emails(get),
     }
-    debt = {k: get(k) for k in ("creditor", "balance", "currency", "product")}
+    debt = {k: get(k) for k in ("creditor", "balance", "currency", "product", "overdue_since")}
     debt = _some({**debt, "days_past_due": _integer(get("days_past_due"))})
     out = _some({k: _text(get(k)) for k in ("account_id", "borrower_id")})
     out |= _some({"locale": get("locale")})
@@ -172,15 +174,16 @@ def _column(field: str, row: Mapping[str, object]) -> str:
     return field
 
 
-def parse_flat(row: Mapping[str, object], number: int) -> AccountRecord | Rejected:
-    """A flat row as a record, or its first problem named by flat column where possible."""
+def parse_flat(row: Mapping[str, object], number: int, today: date) -> AccountRecord | Rejected:
+    """A flat row read on the (UTC) day `today` as a record, or its first problem named by
+    flat column where possible."""
     account_id = _text(row.get("account_id"))
     known = account_id if isinstance(account_id, str) and account_id else None
     try:
         canonical = flat_to_canonical(row)
     except FlatError as exc:
         return Rejected(row=number, account_id=known, field=exc.column, reason=exc.reason)
-    result = records.parse(canonical, number)
+    result = records.parse(canonical, number, today)
     if isinstance(result, Rejected):
         return Rejected(
             row=number, account_id=known, field=_column(result.field, row), reason=result.reason
@@ -194,15 +197,16 @@ class CsvSource:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
-    def read(self) -> Iterator[AccountRecord | Rejected]:
-        """Every row in file order; SourceError if the file cannot be read."""
-        return records.unique_accounts(self._rows())
+    def read(self, today: date) -> Iterator[AccountRecord | Rejected]:
+        """Every row in file order, read on the (UTC) day `today`; SourceError if the file
+        cannot be read."""
+        return records.unique_accounts(self._rows(today))
 
-    def read_raw(self) -> Iterator[RawRow]:
+    def read_raw(self, today: date) -> Iterator[RawRow]:
         """Rows parsed eagerly (no raw fast path for this format yet)."""
-        return parsed_rows(self.read())
+        return parsed_rows(self.read(today))
 
-    def _rows(self) -> Iterator[AccountRecord | Rejected]:
+    def _rows(self, today: date) -> Iterator[AccountRecord | Rejected]:
         try:
             with self.path.open(encoding="utf-8-sig", newline="") as f:
                 reader = csv.reader(f)
@@ -210,11 +214,13 @@ class CsvSource:
                 if header is None:
                     raise SourceError(f"{self.path}: empty file, a header row is required")
                 check_columns(header, str(self.path))
-                yield from self._records(reader, header)
+                yield from self._records(reader, header, today)
         except (OSError, UnicodeDecodeError) as exc:
             raise SourceError(f"{self.path}: cannot read: {exc}") from exc
 
-    def _records(self, reader: Any, header: list[str]) -> Iterator[AccountRecord | Rejected]:
+    def _records(
+        self, reader: Any, header: list[str], today: date
+    ) -> Iterator[AccountRecord | Rejected]:
         while True:
             start = reader.line_num + 1
             try:
@@ -230,4 +236,4 @@ class CsvSource:
                 reason = f"expected {len(header)} columns, got {len(cells)}"
                 yield Rejected(row=start, account_id=None, field="", reason=reason)
                 continue
-            yield parse_flat(dict(zip(header, cells, strict=True)), start)
+            yield parse_flat(dict(zip(header, cells, strict=True)), start, today)

@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -112,6 +113,20 @@ Money = Annotated[
     Decimal, BeforeValidator(_money), PlainSerializer(lambda d: format(d, "f"), return_type=str)
 ]
 Locale = Literal["en-US", "en-GB", "zh-CN"]
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: object) -> object:
+    """A calendar date written YYYY-MM-DD (not a number: pydantic would read one as a Unix
+    timestamp)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("expected a date written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
 class NameIn(Strict):
@@ -160,8 +175,15 @@ class DebtIn(Strict):
     creditor: NonEmpty
     balance: Money
     currency: Annotated[StrictStr, Field(pattern=r"^[A-Z]{3}$")]
-    days_past_due: Annotated[StrictInt, Field(ge=0)]
+    days_past_due: Annotated[StrictInt, Field(ge=0, le=36_500)] | None = None  # as of the day read
+    overdue_since: IsoDate | None = None  # the first day past due
     product: StrictStr = ""
+
+    @model_validator(mode="after")
+    def _one_age(self) -> DebtIn:
+        if (self.days_past_due is None) == (self.overdue_since is None):
+            raise ValueError("give days_past_due or overdue_since (exactly one)")
+        return self
 
 
 class RowIn(Strict):
@@ -224,8 +246,13 @@ _NO_FLAGS_JSON = _flags_json(_NO_FLAGS)
 _NO_FLAGS_CORE = _core_flags(_NO_FLAGS)
 
 
-def _canonical(m: RowIn, locale: str) -> dict[str, Any]:
-    canonical = m.model_dump(mode="json", by_alias=True, exclude={"flags"})
+def _canonical(m: RowIn, locale: str, since: date) -> dict[str, Any]:
+    """The row as stored: the debt's age as the date it fell due (stable from day to day,
+    unlike days_past_due, so a row that only aged is not a changed row)."""
+    canonical = m.model_dump(
+        mode="json", by_alias=True, exclude={"flags": True, "debt": {"days_past_due"}}
+    )
+    canonical["debt"]["overdue_since"] = since.isoformat()
     canonical["locale"] = locale
     canonical["flags"] = _NO_FLAGS_JSON if m.flags == _NO_FLAGS else _flags_json(m.flags)
     return canonical
@@ -244,14 +271,21 @@ def _borrower(b: BorrowerRowIn) -> model.Borrower:
     )
 
 
-def _record(m: RowIn, row: int, payload: str | None = None) -> AccountRecord:
-    """The record of a validated row; `payload` is its canonical JSON when already known."""
+def _record(m: RowIn, row: int, today: date | None, payload: str | None = None) -> AccountRecord:
+    """The record of a validated row read on the (UTC) day `today`; `payload` is its
+    canonical JSON when already known."""
     locale = m.locale or LOCALE_BY_COUNTRY[m.borrower.residence.country]
+    d = m.debt
+    since = d.overdue_since
+    if since is None:
+        if today is None:  # a stored payload always has overdue_since
+            raise ValueError("invalid payload: debt.overdue_since: required")
+        since = today - timedelta(days=d.days_past_due or 0)
     if payload is None:
         payload = json.dumps(
-            _canonical(m, locale), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
-    d = m.debt
+            _canonical(m, locale, since), sort_keys=True, separators=(",", ":"),
+            ensure_ascii=False,
+        )  # fmt: skip
     return AccountRecord(
         account_id=m.account_id,
         borrower_id=m.borrower_id,
@@ -261,7 +295,7 @@ def _record(m: RowIn, row: int, payload: str | None = None) -> AccountRecord:
             creditor=d.creditor,
             balance=d.balance,
             currency=d.currency,
-            days_past_due=d.days_past_due,
+            overdue_since=since,
             product=d.product,
         ),
         flags=_NO_FLAGS_CORE if m.flags == _NO_FLAGS else _core_flags(m.flags),
@@ -274,8 +308,13 @@ def _record(m: RowIn, row: int, payload: str | None = None) -> AccountRecord:
     )
 
 
-def parse(obj: object, row: int) -> AccountRecord | Rejected:
-    """One canonical row (a decoded JSON object) as a record, or its first problem."""
+def parse(obj: object, row: int, today: date) -> AccountRecord | Rejected:
+    """One canonical row (a decoded JSON object) read on the (UTC) day `today` (the day its
+    days_past_due are counted to) as a record, or its first problem."""
+    return _parse(obj, row, today)
+
+
+def _parse(obj: object, row: int, today: date | None) -> AccountRecord | Rejected:
     account_id = obj.get("account_id") if isinstance(obj, dict) else None
     known = account_id if isinstance(account_id, str) and account_id else None
     if not isinstance(obj, dict):
@@ -290,7 +329,7 @@ def parse(obj: object, row: int) -> AccountRecord | Rejected:
     problem = _consistency(m.borrower)
     if problem:
         return Rejected(row=row, account_id=known, field=problem[0], reason=problem[1])
-    return _record(m, row)
+    return _record(m, row, today)
 
 
 def load_payload(payload_json: str) -> AccountRecord:
@@ -306,7 +345,7 @@ def load_payload(payload_json: str) -> AccountRecord:
     problem = _consistency(m.borrower)
     if problem:
         raise ValueError(f"invalid payload: {problem[0]}: {problem[1]}")
-    return _record(m, 0, payload_json)
+    return _record(m, 0, None, payload_json)
 
 
 def parse_payload(payload_json: str, row: int = 0) -> AccountRecord:
@@ -315,7 +354,10 @@ def parse_payload(payload_json: str, row: int = 0) -> AccountRecord:
         obj = json.loads(payload_json, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise ValueError(f"payload is not JSON: {exc}") from exc
-    result = parse(obj, row)
+    debt = obj.get("debt") if isinstance(obj, dict) else None
+    if isinstance(debt, dict) and "days_past_due" in debt:
+        raise ValueError("invalid payload: debt.days_past_due: a stored row gives overdue_since")
+    result = _parse(obj, row, None)
     if isinstance(result, Rejected):
         raise ValueError(f"invalid payload: {result.field}: {result.reason}")
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import sqlalchemy
 from sqlalchemy import exc as sa_exc
@@ -21,13 +22,14 @@ class SqlSource:
         self.url = url
         self.query = query
 
-    def read(self) -> Iterator[AccountRecord | Rejected]:
-        """Every result row in result order (row = 1-based result position)."""
-        return records.unique_accounts(self._rows())
+    def read(self, today: date) -> Iterator[AccountRecord | Rejected]:
+        """Every result row in result order (row = 1-based result position), read on the
+        (UTC) day `today`."""
+        return records.unique_accounts(self._rows(today))
 
-    def read_raw(self) -> Iterator[RawRow]:
+    def read_raw(self, today: date) -> Iterator[RawRow]:
         """Rows parsed eagerly (no raw fast path for this format yet)."""
-        return parsed_rows(self.read())
+        return parsed_rows(self.read(today))
 
     def _where(self) -> str:
         try:
@@ -35,7 +37,7 @@ class SqlSource:
         except sa_exc.ArgumentError:
             return "<invalid database URL>"
 
-    def _rows(self) -> Iterator[AccountRecord | Rejected]:
+    def _rows(self, today: date) -> Iterator[AccountRecord | Rejected]:
         try:
             engine = sqlalchemy.create_engine(self.url)
         except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ImportError) as exc:
@@ -47,7 +49,7 @@ class SqlSource:
                 )
                 check_columns(list(result.keys()), f"{self._where()}: query result")
                 for number, row in enumerate(result.mappings(), start=1):
-                    yield parse_flat(dict(row), number)
+                    yield parse_flat(dict(row), number, today)
         except sa_exc.SQLAlchemyError as exc:
             raise SourceError(f"{self._where()}: database error: {exc}") from exc
         finally:

@@ -322,13 +322,13 @@ def child_read(spec: dict[str, Any]) -> dict[str, Any]:
                     continue
                 obj = json.loads(line)
                 if mode == "parse" and n % every == 0:
-                    records.parse(obj, n)
+                    records.parse(obj, n, SWEEP_AT.date())
         return n
 
     if mode == "parse" and every > 1:  # untimed: lazy metadata (phone regions, validators)
         with open(spec["source"], "rb") as f:  # loads on first use; scaled, it would count x10
             for n, line in enumerate(itertools.islice(f, 2000), start=1):
-                records.parse(json.loads(line), n)
+                records.parse(json.loads(line), n, SWEEP_AT.date())
     rows, times = _timed(run, spec.get("profile"))
     return times | {"rows": rows}
 

@@ -110,7 +110,7 @@ def test_the_offer_s_figures_are_exact_in_every_locale(ledger: Ledger, tmp_path:
     assert payload is not None
     rec = records.parse_payload(payload)
     rec = dataclasses.replace(rec, debt=dataclasses.replace(rec.debt, balance=Decimal("1280.50")))
-    values = messages.variables(rec, r.cfg.company[rec.borrower.residence.country])
+    values = messages.variables(rec, r.cfg.company[rec.borrower.residence.country], at=NOW)
     assert (values["down_payment"], values["monthly_payment"], values["last_payment"]) == (
         "¥128.05", "¥192.07", "¥192.10")  # fmt: skip
     text = Renderer(r.cfg.templates).render("zh-CN/email/hardship_offer", values).body

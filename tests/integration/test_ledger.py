@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from uuid import uuid4
@@ -50,7 +50,13 @@ from outreachd.sources.base import AccountRecord
 
 NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
 _BORROWER = Borrower(residence=Residence(country=Country.US, state="NY"))
-_DEBT = Debt(id="D", creditor="ACME", balance=Decimal("10.00"), currency="USD", days_past_due=40)
+_DEBT = Debt(
+    id="D",
+    creditor="ACME",
+    balance=Decimal("10.00"),
+    currency="USD",
+    overdue_since=date(2026, 10, 1),
+)
 
 
 def record(account_id: str, borrower_id: str, content: str = "v1") -> AccountRecord:
@@ -105,7 +111,7 @@ def statuses(ledger: Ledger) -> dict[str, str]:
 
 def test_migrate_is_idempotent_and_reports_the_version(ledger: Ledger) -> None:
     """Running migrate again changes nothing and reports the latest version."""
-    assert ledger.migrate() == schema.LATEST == 7
+    assert ledger.migrate() == schema.LATEST == 8
     assert ledger.migrate() == schema.LATEST
     engine = create_engine(ledger.url, poolclass=NullPool)
     with engine.connect() as conn:
@@ -124,7 +130,7 @@ def test_a_version_6_ledger_gets_plan_stages(ledger: Ledger) -> None:
         conn.exec_driver_sql("ALTER TABLE plans DROP COLUMN stage")
         conn.execute(schema.schema_version.update().values(version=6))
     engine.dispose()
-    assert ledger.migrate() == 7
+    assert ledger.migrate() == 8
     old = ledger.plan("A1")
     assert old is not None and (old.stage, old.step, old.reasons) == (
         "",

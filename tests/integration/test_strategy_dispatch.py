@@ -69,10 +69,11 @@ def test_a_ladder_step_by_step_then_the_next_stage(ledger: Ledger, tmp_path: Pat
     second = NOW + timedelta(days=2)
     assert drain(r.dispatcher(channel), second).sent == 1
     plan = ledger.plan("CN-0001-1")
-    # the ladder is done: the late stage begins when the account is 61 days late (31 days on)
+    # the ladder is done: the late stage begins when the account is 61 days late, 31 days
+    # after the source said 30 (the days past due count on without a new read)
     assert plan is not None and plan.reasons == (STAGE_COMPLETE,)
-    assert plan.next_due_at == second + timedelta(days=31) and plan.status == "due"
-    later = second + timedelta(days=31)
+    assert plan.next_due_at == NOW + timedelta(days=31) and plan.status == "due"
+    later = NOW + timedelta(days=31)
     resweep(r, tmp_path, [row(1, days=61)], later - timedelta(hours=1))
     assert drain(r.dispatcher(channel), later).sent == 1
     plan = ledger.plan("CN-0001-1")
@@ -200,4 +201,7 @@ def test_plan_tells_where_the_account_stands_on_its_strategy(
     drain(r.dispatcher(Recorder()), NOW + timedelta(days=2))
     line = shown(NOW + timedelta(days=2))
     assert f"(last: {STAGE_COMPLETE})" in line
-    assert "no step to take; the next stage begins in 31 day(s)" in line
+    # the days past due count on (32 now); the plan waits for the late stage, 61 days late,
+    # and is decided as it will be then
+    assert "days_past_due=32 due=2027-01-01T02:00Z" in line
+    assert "-> stage late step 0: follow_up by email, then wait 7d" in line

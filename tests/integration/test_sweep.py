@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,8 @@ class Counting(JsonlSource):
 
     parsed = 0
 
-    def read_raw(self):  # type: ignore[no-untyped-def]
-        for raw in super().read_raw():
+    def read_raw(self, today):  # type: ignore[no-untyped-def]
+        for raw in super().read_raw(today):
             yield RawRow(row=raw.row, digest=raw.digest, parse=self._counted(raw))
 
     def _counted(self, raw: RawRow):  # type: ignore[no-untyped-def]
@@ -73,6 +73,66 @@ def test_second_sweep_parses_only_changed_rows(ledger: Ledger, tmp_path: Path) -
     third = sweep(source=Counting(path), ledger=ledger, now=NOW, log=Log())
     assert Counting.parsed == 1
     assert (third.new, third.changed, third.unchanged) == (0, 1, len(rows) - 1)
+
+
+def test_rows_that_only_aged_overnight_are_not_parsed_or_changed(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """A daily export whose days past due all went up by one is, the next day, an unchanged
+    book: no row parsed, none changed. One whose count did not move is a changed row (its
+    debt is a day younger than the ledger thought)."""
+    path = tmp_path / "p.jsonl"
+    sample.write_jsonl(path, n_borrowers=40, seed=1)
+    rows = _rows(path)
+    sweep(source=Counting(path), ledger=ledger, now=NOW, log=Log())
+    stored = {r["account_id"]: ledger.account_payload(r["account_id"]) for r in rows}
+    for row in rows:
+        row["debt"]["days_past_due"] += 1
+    rows[7]["debt"]["days_past_due"] -= 1  # this export did not update this row
+    _write(path, rows)
+    Counting.parsed = 0
+    tomorrow = sweep(source=Counting(path), ledger=ledger, now=NOW + timedelta(days=1), log=Log())
+    assert Counting.parsed == 1
+    assert (tomorrow.changed, tomorrow.unchanged) == (1, len(rows) - 1)
+    late = rows[7]["account_id"]
+    assert {a: ledger.account_payload(a) for a in stored if a != late} == {
+        a: p for a, p in stored.items() if a != late
+    }
+    since = json.loads(stored[late] or "")["debt"]["overdue_since"]
+    now_since = json.loads(ledger.account_payload(late) or "")["debt"]["overdue_since"]
+    assert date.fromisoformat(now_since) == date.fromisoformat(since) + timedelta(days=1)
+
+
+def test_a_version_7_ledger_stores_the_day_debts_fell_due(ledger: Ledger, tmp_path: Path) -> None:
+    """Migration 8 turns each stored days_past_due count into the day the debt fell due,
+    counted from the day the row was stored; the payload and hash are then what a sweep of
+    that day writes, so the next sweep finds the book unchanged (after parsing it once: the
+    old raw digests are dropped)."""
+    path = tmp_path / "p.jsonl"
+    sample.write_jsonl(path, n_borrowers=10, seed=3)
+    rows = _rows(path)
+    sweep(source=JsonlSource(path), ledger=ledger, now=NOW, log=Log())
+    ids = [r["account_id"] for r in rows]
+    new = {a: ledger.account_payload(a) for a in ids}
+    with ledger._engine.begin() as conn:
+        for row in rows:  # as version 7 stored it: the count, as of the day it was stored
+            old = json.loads(new[row["account_id"]] or "")
+            del old["debt"]["overdue_since"]
+            old["debt"]["days_past_due"] = row["debt"]["days_past_due"]
+            conn.execute(
+                update(schema.accounts)
+                .where(schema.accounts.c.account_id == row["account_id"])
+                .values(payload=json.dumps(old, sort_keys=True), content_hash="old")
+            )
+        conn.execute(schema.schema_version.update().values(version=7))
+    assert ledger.migrate() == schema.LATEST == 8
+    assert {a: ledger.account_payload(a) for a in ids} == new
+    assert set(ledger.account_index().undigested) == set(ids)
+    for row in rows:
+        row["debt"]["days_past_due"] += 2
+    _write(path, rows)
+    later = sweep(source=JsonlSource(path), ledger=ledger, now=NOW + timedelta(days=2), log=Log())
+    assert (later.new, later.changed, later.unchanged) == (0, 0, len(rows))
 
 
 def test_accounts_that_leave_the_source_are_retired(ledger: Ledger, tmp_path: Path) -> None:
@@ -179,7 +239,7 @@ def test_a_version_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
     engine.dispose()
     ledger = Ledger(url)
     try:
-        assert ledger.migrate() == schema.LATEST == 7
+        assert ledger.migrate() == schema.LATEST == 8
         assert ledger.account_payload("A1") == "{}"
         index = ledger.account_index()
         assert (index.digests, index.undigested) == ({}, ["A1"])
@@ -219,7 +279,7 @@ def test_a_version_3_ledger_gets_its_contacts_from_the_stored_rows(tmp_path: Pat
         with ledger._engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE contacts")
             conn.execute(schema.schema_version.update().values(version=3))
-        assert ledger.migrate() == schema.LATEST == 7
+        assert ledger.migrate() == schema.LATEST == 8
         row = _rows(path)[0]
         number = row["borrower"]["phones"][0]["number"]
         assert row["account_id"] in [f[1] for f in ledger.contacts_at(number)]

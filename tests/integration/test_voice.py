@@ -372,7 +372,7 @@ def _window_end(r: Rig, after: datetime) -> datetime:
     """When the borrower's call window closes after `after` (up to a minute early)."""
     payload = r.ledger.account_payloads(["US-0001-1"])["US-0001-1"]
     rec = records.load_payload(payload)
-    (option, _), *_ = messages.options(rec, r.cfg, Renderer(r.cfg.templates))
+    (option, _), *_ = messages.options(rec, r.cfg, Renderer(r.cfg.templates), at=after)
     policy = r.cfg.policy(rec.borrower.residence.country)
     assert policy is not None
     account = Account(borrower=rec.borrower, flags=rec.flags)

@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -31,6 +31,8 @@ from tests.acceptance.daemon_kit import write_config
 from tests.acceptance.test_cli import run
 from tests.conftest import REPO
 from tests.integration.test_dispatch import Log
+
+TODAY = date(2026, 12, 1)  # the (UTC) day the sources are read on
 
 NOW = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
 TOKEN = "callback-token"  # a test double's auth token
@@ -201,7 +203,7 @@ def with_borrower(ledger: Ledger, borrower: str = "US-0001", debts: int = 2) -> 
             "debt": {"creditor": "Acme Bank", "balance": "100.00", "currency": "USD",
                      "days_past_due": 20},
         }  # fmt: skip
-        rec = records.parse(row, d)
+        rec = records.parse(row, d, TODAY)
         assert not isinstance(rec, records.Rejected)
         rows.append(rec)
     ledger.sync_accounts(rows, NOW)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import string
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from outreachd.sources.csv_file import COLUMNS, CsvSource
 from outreachd.sources.jsonl import JsonlSource
 from tests.conftest import REPO
 from tests.integration.test_dispatch import cn_row
+
+TODAY = date(2026, 12, 1)  # the (UTC) day the sources are read on
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
@@ -67,7 +70,7 @@ def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
 def test_a_mutated_row_is_a_record_or_a_rejection(path: tuple[Any, ...], new: Any) -> None:
     """Any one field of a good row replaced by anything: a record, or a rejection that names
     a field and a reason; never an exception."""
-    result = records.parse(_replace(GOOD, path, new), 7)
+    result = records.parse(_replace(GOOD, path, new), 7, TODAY)
     assert isinstance(result, AccountRecord | Rejected)
     if isinstance(result, Rejected):
         assert result.row == 7 and result.reason
@@ -76,7 +79,7 @@ def test_a_mutated_row_is_a_record_or_a_rejection(path: tuple[Any, ...], new: An
 @FUZZ
 @given(value=json_values)
 def test_any_json_value_is_a_record_or_a_rejection(value: Any) -> None:
-    assert isinstance(records.parse(value, 1), AccountRecord | Rejected)
+    assert isinstance(records.parse(value, 1, TODAY), AccountRecord | Rejected)
 
 
 @FUZZ
@@ -88,7 +91,7 @@ def test_garbage_lines_are_rejected_and_good_ones_kept(
     good = json.dumps(GOOD, ensure_ascii=False).encode()
     body = [line.replace(b"\n", b" ").replace(b"\r", b" ") for line in lines]
     path.write_bytes(b"\n".join([*body, good]) + b"\n")
-    got = list(JsonlSource(path).read())
+    got = list(JsonlSource(path).read(TODAY))
     assert all(isinstance(x, AccountRecord | Rejected) for x in got)
     assert any(isinstance(x, AccountRecord) and x.account_id == GOOD["account_id"] for x in got)
 
@@ -106,7 +109,7 @@ def test_a_garbage_csv_row_is_rejected_and_the_next_kept(
         out.writerow(COLUMNS)
         out.writerow(cells)
         out.writerow([GOOD_FLAT.get(c, "") for c in COLUMNS])
-    got = list(CsvSource(path).read())
+    got = list(CsvSource(path).read(TODAY))
     assert all(isinstance(x, AccountRecord | Rejected) for x in got)
     assert isinstance(got[-1], AccountRecord), got[-1]
 
@@ -151,5 +154,5 @@ def test_any_reply_is_read_into_one_class(text: str, locale: str | None) -> None
 
 
 def test_the_fuzz_row_is_good() -> None:
-    assert isinstance(records.parse(GOOD, 1), AccountRecord)
+    assert isinstance(records.parse(GOOD, 1, TODAY), AccountRecord)
     assert Path(REPO / "config" / "replies.yaml").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import pytest
 from outreachd import sample
 from outreachd.sources.base import AccountRecord, Rejected
 from outreachd.sources.jsonl import JsonlSource
+
+TODAY = date(2026, 12, 1)  # the (UTC) day the sources are read on
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +42,7 @@ def test_every_row_parses(tmp_path: Path) -> None:
     """Every generated row of the default sample is accepted by the JSON Lines source."""
     path = tmp_path / "sample.jsonl"
     count = sample.write_jsonl(path)
-    items = list(JsonlSource(path).read())
+    items = list(JsonlSource(path).read(TODAY))
     rejected = [i for i in items if isinstance(i, Rejected)]
     assert rejected == []
     assert len(items) == count

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,10 @@ from outreachd.core import model
 from outreachd.sources import records
 from outreachd.sources.base import AccountRecord, Rejected, SourceError, digest
 from outreachd.sources.csv_file import COLUMNS, CsvSource
-from outreachd.sources.jsonl import JsonlSource
+from outreachd.sources.jsonl import JsonlSource, aged_key
 from outreachd.sources.sql import SqlSource
+
+TODAY = date(2026, 12, 1)  # the (UTC) day the sources are read on
 
 Row = dict[str, Any]
 
@@ -102,7 +105,7 @@ def same(a: AccountRecord, b: AccountRecord) -> bool:
 
 def parsed(row: object, number: int = 1) -> AccountRecord:
     """A row that must parse."""
-    result = records.parse(row, number)
+    result = records.parse(row, number, TODAY)
     assert isinstance(result, AccountRecord), result
     return result
 
@@ -143,7 +146,7 @@ def test_malformed_row_rejected_between_good_rows(
     """A malformed row is rejected with its field while the good rows around it are yielded."""
     bad = changed(good("B-2"), path, value)
     src = write_jsonl(tmp_path / "a.jsonl", [good("A-1"), bad, good("C-3")])
-    items = list(JsonlSource(src).read())
+    items = list(JsonlSource(src).read(TODAY))
     assert [type(i) for i in items] == [AccountRecord, Rejected, AccountRecord]
     rejected = items[1]
     assert isinstance(rejected, Rejected)
@@ -154,7 +157,7 @@ def test_malformed_row_rejected_between_good_rows(
 
 def test_rejection_reason_does_not_echo_the_phone_number() -> None:
     """A bad phone number is reported without the number itself (it is personal data)."""
-    result = records.parse(changed(good(), "borrower.phones.0.number", "+1212555012"), 1)
+    result = records.parse(changed(good(), "borrower.phones.0.number", "+1212555012"), 1, TODAY)
     assert isinstance(result, Rejected)
     assert "555" not in result.reason
 
@@ -162,7 +165,7 @@ def test_rejection_reason_does_not_echo_the_phone_number() -> None:
 def test_jsonl_not_json_duplicate_and_blank_lines(tmp_path: Path) -> None:
     """Not-JSON lines and repeated account ids are rejected; blank lines are skipped."""
     src = write_jsonl(tmp_path / "a.jsonl", [good("A"), "", "{oops", '{"x": NaN}', good("A"), "[]"])
-    items = list(JsonlSource(src).read())
+    items = list(JsonlSource(src).read(TODAY))
     assert [(i.row, type(i).__name__) for i in items] == [
         (1, "AccountRecord"), (3, "Rejected"), (4, "Rejected"), (5, "Rejected"), (6, "Rejected"),
     ]  # fmt: skip
@@ -182,17 +185,103 @@ def test_jsonl_raw_rows_are_digested_lines_parsed_on_demand(tmp_path: Path) -> N
     crlf = tmp_path / "b.jsonl"
     crlf.write_bytes(src.read_bytes().replace(b"\n", b"\r\n"))
     lines = [line for line in src.read_bytes().splitlines() if line]
-    raw = list(JsonlSource(src).read_raw())
-    assert [(r.row, r.digest) for r in raw] == [(1, digest(lines[0])), (3, digest(lines[1]))]
-    assert [r.digest for r in JsonlSource(crlf).read_raw()] == [r.digest for r in raw]
-    assert [r.parse() for r in raw] == list(JsonlSource(src).read())
+    raw = list(JsonlSource(src).read_raw(TODAY))
+    day = TODAY.toordinal()
+    assert [(r.row, r.digest) for r in raw] == [
+        (1, digest(aged_key(lines[0], day))), (3, digest(aged_key(lines[1], day)))
+    ]  # fmt: skip
+    assert [r.digest for r in JsonlSource(crlf).read_raw(TODAY)] == [r.digest for r in raw]
+    assert [r.parse() for r in raw] == list(JsonlSource(src).read(TODAY))
+
+
+def test_a_row_that_only_aged_keeps_its_digest_and_its_stored_form(tmp_path: Path) -> None:
+    """A row read a day later with one more day past due is the same row: the same raw
+    digest (the sweep skips it) and the same stored payload and content hash, its debt
+    overdue since the same day. A row whose count did not move, or went back to 0, changed."""
+    tomorrow = TODAY + timedelta(days=1)
+
+    def read(day: date, days_past_due: int) -> tuple[str, AccountRecord]:
+        src = write_jsonl(tmp_path / "a.jsonl", [changed(good(), "debt.days_past_due",
+                                                         days_past_due)])  # fmt: skip
+        (raw,) = JsonlSource(src).read_raw(day)
+        rec = raw.parse()
+        assert isinstance(rec, AccountRecord)
+        return raw.digest, rec
+
+    first, rec = read(TODAY, 12)
+    assert read(tomorrow, 13) == (first, rec)
+    assert rec.debt.overdue_since == date(2026, 11, 19)
+    assert '"overdue_since":"2026-11-19"' in rec.payload_json
+    assert "days_past_due" not in rec.payload_json
+    for day, count in ((tomorrow, 12), (tomorrow, 0), (TODAY, 13)):
+        key, other = read(day, count)
+        assert key != first and other.content_hash != rec.content_hash
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"debt": {"creditor": "days_past_due", "overdue_since": "2026-11-19"}}',  # a value
+        b'{"debt": {"days_past_due": 12, "days_past_due": 13}}',  # twice
+        b'{"debt": {"days_past_due": 12.5}}',  # not an integer
+        b'{"debt": {"days_past_due": -1}}',
+        b'{"debt": {"days_past_due": "12"}}',
+    ],
+)
+def test_aged_key_rewrites_only_a_single_integer_count(line: bytes) -> None:
+    """Anything but exactly one days_past_due key with an integer value is digested as read
+    (parsed whenever it changes: slower, never wrong)."""
+    assert aged_key(line, TODAY.toordinal()) == line
+
+
+def test_aged_key_replaces_the_count_by_the_day_it_fell_due() -> None:
+    day = TODAY.toordinal()
+    line = b'{"debt": {"days_past_due" : 12 , "x": 1}}'
+    assert aged_key(line, day) == b'{"debt": {"days_past_due" : @%d , "x": 1}}' % (day - 12)
+    quoted = b'{"debt": {"days_past_due": 12, "creditor": "x \\"days_past_due\\": 3"}}'
+    assert aged_key(quoted, day) == quoted.replace(b"12", b"@%d" % (day - 12))  # only the key
+
+
+def test_overdue_since_may_be_given_instead_of_days_past_due() -> None:
+    """A source that knows the day the debt fell due gives it; the stored row is the same
+    as for the count. Exactly one of the two; a date is written YYYY-MM-DD."""
+    since = changed(changed(good(), "debt.days_past_due", ...), "debt.overdue_since",
+                    "2026-11-19")  # fmt: skip
+    assert parsed(since).payload_json == parsed(good()).payload_json
+    for row, reason in (
+        (changed(good(), "debt.overdue_since", "2026-11-19"), "exactly one"),
+        (changed(good(), "debt.days_past_due", ...), "exactly one"),
+        (changed(since, "debt.overdue_since", 20261119), "expected a date written YYYY-MM-DD"),
+        (changed(since, "debt.overdue_since", "19/11/2026"), "expected a date written"),
+        (changed(good(), "debt.days_past_due", 36_501), "less than or equal to 36500"),
+    ):
+        result = records.parse(row, 1, TODAY)
+        assert isinstance(result, Rejected) and reason in result.reason, result
+        assert result.field.startswith("debt")
+
+
+def test_csv_takes_overdue_since_or_days_past_due(tmp_path: Path) -> None:
+    """The flat formats take either column; a header with neither names both."""
+    columns = [c for c in COLUMNS if c != "days_past_due"]
+    cells = {**flat(), "overdue_since": "2026-11-19"}
+    del cells["days_past_due"]
+    (rec,) = CsvSource(write_csv(tmp_path / "a.csv", [cells], columns)).read(TODAY)
+    (ref,) = CsvSource(write_csv(tmp_path / "b.csv", [flat()])).read(TODAY)
+    assert isinstance(rec, AccountRecord) and isinstance(ref, AccountRecord)
+    assert rec.payload_json == ref.payload_json
+    del cells["overdue_since"]
+    bare = [c for c in columns if c != "overdue_since"]
+    with pytest.raises(
+        SourceError, match=r"missing required column.*days_past_due or overdue_since"
+    ):
+        list(CsvSource(write_csv(tmp_path / "c.csv", [cells], bare)).read(TODAY))
 
 
 def test_jsonl_number_balance_is_exact(tmp_path: Path) -> None:
     """A JSON-number balance is read as an exact Decimal, never through a binary float."""
     src = tmp_path / "a.jsonl"
     src.write_text(json.dumps(good()).replace('"1280.50"', "1280.50") + "\n", encoding="utf-8")
-    (rec,) = JsonlSource(src).read()
+    (rec,) = JsonlSource(src).read(TODAY)
     assert isinstance(rec, AccountRecord)
     assert rec.debt.balance == Decimal("1280.50")
     assert parsed(changed(good(), "debt.balance", 0.1)).debt.balance == Decimal("0.1")
@@ -212,8 +301,11 @@ def test_record_carries_core_values() -> None:
     )  # fmt: skip
     assert rec.debt == model.Debt(
         id="US-000123-1", creditor="Acme Bank", balance=Decimal("1280.50"), currency="USD",
-        days_past_due=12, product="card",
+        overdue_since=TODAY - timedelta(days=12), product="card",
     )  # fmt: skip
+    assert rec.debt.days_past_due(datetime(2026, 12, 1, 23, 59, tzinfo=UTC)) == 12
+    assert rec.debt.days_past_due(datetime(2026, 12, 2, tzinfo=UTC)) == 13
+    assert rec.debt.days_past_due(datetime(2026, 11, 1, tzinfo=UTC)) == 0  # never below 0
     assert rec.flags.medium_opt_outs == frozenset({model.Channel.SMS})
     assert (rec.given_name, rec.family_name, rec.locale) == ("Ana", "Ruiz", "en-US")
 
@@ -273,8 +365,12 @@ def test_load_payload_is_parse_payload_without_the_phone_plan_check() -> None:
         fast, full = records.load_payload(rec.payload_json), records.parse_payload(rec.payload_json)
         assert fast == full and fast.payload_json == rec.payload_json
     unplanned = changed(good(), "borrower.phones.0.number", "+15550000000")  # not allocated
-    assert isinstance(records.parse(unplanned, 1), Rejected)
-    assert records.load_payload(json.dumps(unplanned)).borrower.phones[0].number == "+15550000000"
+    assert isinstance(records.parse(unplanned, 1, TODAY), Rejected)
+    stored = changed(unplanned, "debt.days_past_due", ...)
+    stored = changed(stored, "debt.overdue_since", "2026-11-19")
+    assert records.load_payload(json.dumps(stored)).borrower.phones[0].number == "+15550000000"
+    with pytest.raises(ValueError, match=r"debt\.overdue_since: required"):
+        records.load_payload(json.dumps(good()))  # a source row, not a stored one
     with pytest.raises(ValueError, match=r"invalid payload: debt\.balance"):
         records.load_payload(json.dumps(changed(good(), "debt.balance", "-1")))
     with pytest.raises(ValueError, match="invalid payload"):
@@ -326,8 +422,9 @@ def test_content_hash_is_stable_across_processes() -> None:
     row = changed(good(), "flags", {"medium_opt_outs": ["sms", "call", "email"],
                                      "tcpa_revoked": ["m1", "all", "w1"]})  # fmt: skip
     code = (
-        "import json, sys; from outreachd.sources import records; "
-        "print(records.parse(json.loads(sys.stdin.read()), 1).content_hash)"
+        "import datetime, json, sys; from outreachd.sources import records; "
+        "print(records.parse(json.loads(sys.stdin.read()), 1, datetime.date(2026, 12, 1))"
+        ".content_hash)"
     )
     hashes = {
         subprocess.run(
@@ -348,8 +445,8 @@ def test_csv_and_jsonl_give_the_same_record(tmp_path: Path) -> None:
         {"id": "w1", "kind": "work", "number": "+16465550199"},
     ])  # fmt: skip
     cells = flat() | {"landline": "+17185550142", "work_phone": "+16465550199"}
-    (from_jsonl,) = JsonlSource(write_jsonl(tmp_path / "a.jsonl", [row])).read()
-    (from_csv,) = CsvSource(write_csv(tmp_path / "a.csv", [cells])).read()
+    (from_jsonl,) = JsonlSource(write_jsonl(tmp_path / "a.jsonl", [row])).read(TODAY)
+    (from_csv,) = CsvSource(write_csv(tmp_path / "a.csv", [cells])).read(TODAY)
     assert isinstance(from_jsonl, AccountRecord) and isinstance(from_csv, AccountRecord)
     assert from_csv.row == 2  # the header is line 1
     assert same(from_jsonl, from_csv)
@@ -375,7 +472,7 @@ def test_csv_rejects_with_the_column_name(
 ) -> None:
     """A bad CSV cell is rejected under its column name; the good rows around it are kept."""
     rows = [flat("A"), flat("B") | {column: value}, flat("C")]
-    items = list(CsvSource(write_csv(tmp_path / "a.csv", rows)).read())
+    items = list(CsvSource(write_csv(tmp_path / "a.csv", rows)).read(TODAY))
     assert [type(i) for i in items] == [AccountRecord, Rejected, AccountRecord]
     assert isinstance(items[1], Rejected)
     assert (items[1].row, items[1].field) == (3, field)
@@ -386,7 +483,7 @@ def test_csv_orphan_attribute_duplicate_and_ragged_rows(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "a.csv", [flat("A") | {"mobile": ""}, flat("B"), flat("B")])
     with path.open("a", encoding="utf-8") as f:
         f.write("C,US-1\n")
-    items = list(CsvSource(path).read())
+    items = list(CsvSource(path).read(TODAY))
     assert [(i.row, getattr(i, "field", None)) for i in items] == [
         (2, "mobile_tcpa_consent"), (3, None), (4, "account_id"), (5, ""),
     ]  # fmt: skip
@@ -397,7 +494,7 @@ def test_csv_minimal_columns(tmp_path: Path) -> None:
     required = ("account_id", "borrower_id", "given_name", "country", "creditor", "balance",
                 "currency", "days_past_due")  # fmt: skip
     path = write_csv(tmp_path / "a.csv", [{c: flat()[c] for c in required}], required)
-    (rec,) = CsvSource(path).read()
+    (rec,) = CsvSource(path).read(TODAY)
     assert isinstance(rec, AccountRecord)
     assert (rec.borrower.phones, rec.locale, rec.debt.product) == ((), "en-US", "")
 
@@ -407,17 +504,17 @@ def test_csv_header_problems_are_source_errors(tmp_path: Path) -> None:
     columns = [c for c in COLUMNS if c not in ("balance", "currency")] + ["colour"]
     path = write_csv(tmp_path / "a.csv", [], columns)
     with pytest.raises(SourceError, match=r"balance, currency.*colour"):
-        list(CsvSource(path).read())
+        list(CsvSource(path).read(TODAY))
     (tmp_path / "empty.csv").write_text("", encoding="utf-8")
     with pytest.raises(SourceError, match="header"):
-        list(CsvSource(tmp_path / "empty.csv").read())
+        list(CsvSource(tmp_path / "empty.csv").read(TODAY))
 
 
 @pytest.mark.parametrize("source", [JsonlSource, CsvSource])
 def test_missing_file_is_a_source_error(tmp_path: Path, source: Callable[[Path], Any]) -> None:
     """An unreadable file raises SourceError naming the path."""
     with pytest.raises(SourceError, match="nope"):
-        list(source(tmp_path / "nope").read())
+        list(source(tmp_path / "nope").read(TODAY))
 
 
 def _database(path: Path, rows: list[dict[str, str]]) -> str:
@@ -440,10 +537,10 @@ def test_sql_source_reads_sqlite(tmp_path: Path) -> None:
     """SqlSource streams a query's rows; same records as CSV, bad rows rejected by column."""
     rows = [flat("A"), flat("B") | {"mobile": "+1212"}, flat("C")]
     url = _database(tmp_path / "accounts.db", rows)
-    items = list(SqlSource(url, "SELECT * FROM accounts ORDER BY account_id").read())
+    items = list(SqlSource(url, "SELECT * FROM accounts ORDER BY account_id").read(TODAY))
     assert [type(i) for i in items] == [AccountRecord, Rejected, AccountRecord]
     assert isinstance(items[1], Rejected) and (items[1].row, items[1].field) == (2, "mobile")
-    (from_csv,) = CsvSource(write_csv(tmp_path / "a.csv", [flat("A")])).read()
+    (from_csv,) = CsvSource(write_csv(tmp_path / "a.csv", [flat("A")])).read(TODAY)
     assert isinstance(items[0], AccountRecord) and isinstance(from_csv, AccountRecord)
     assert same(items[0], from_csv)
 
@@ -452,11 +549,11 @@ def test_sql_source_errors(tmp_path: Path) -> None:
     """An unreachable database, a bad query or missing columns raise SourceError."""
     url = _database(tmp_path / "accounts.db", [flat("A")])
     with pytest.raises(SourceError, match="database error"):
-        list(SqlSource(f"sqlite:///{tmp_path}/no/such/dir.db", "SELECT 1").read())
+        list(SqlSource(f"sqlite:///{tmp_path}/no/such/dir.db", "SELECT 1").read(TODAY))
     with pytest.raises(SourceError, match="database error"):
-        list(SqlSource(url, "SELECT * FROM nothing").read())
+        list(SqlSource(url, "SELECT * FROM nothing").read(TODAY))
     with pytest.raises(SourceError, match="missing required column"):
-        list(SqlSource(url, "SELECT account_id FROM accounts").read())
+        list(SqlSource(url, "SELECT account_id FROM accounts").read(TODAY))
     with pytest.raises(SourceError) as info:
-        list(SqlSource("postgresql+psycopg://u:s3cret@127.0.0.1:1/db", "SELECT 1").read())
+        list(SqlSource("postgresql+psycopg://u:s3cret@127.0.0.1:1/db", "SELECT 1").read(TODAY))
     assert "s3cret" not in str(info.value)
