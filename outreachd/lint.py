@@ -5,11 +5,14 @@ The rule packs decide on a template's metadata (`has_opt_out`, `has_dc_disclosur
 `threatens_suit`, ...); this makes sure the metadata tells the truth and the words are kind:
 - a required element missing for the locale and channel (an opt-out statement and the
   debt-collector disclosure in US SMS and e-mail; China's 【signature】 at the start of an SMS);
-- a fact declared true that the text does not bear out (has_opt_out, has_dc_disclosure);
+- a fact declared true that the text does not bear out (has_opt_out, has_dc_disclosure,
+  ca_license_number where a license number is configured);
 - a banned phrase (threats, shame, intimidation), anywhere;
 - a lawsuit mentioned in a template that does not declare `threatens_suit: true`;
 - an SMS over its segment budget once rendered with worst-case values;
-- a call's greeting or voicemail that names the debt (12 CFR 1006.2(j): limited content).
+- a call's greeting or voicemail that names the debt (12 CFR 1006.2(j): limited content);
+- an opt-out confirmation with anything but the confirmation in it (12 CFR 1006.14(h)): it
+  needs no opt-out statement or disclosure (the packs exempt its class), and names no debt.
 Every problem names the template file and line (the first line holding the phrase, else the
 first line of the body, or the metadata line of the part).
 """
@@ -33,6 +36,8 @@ from outreachd.render import Message, Renderer, TemplateError
 DEFAULT = Path(__file__).parent / "data" / "lint.yaml"
 Element = Literal["opt_out", "dc_disclosure", "signature"]
 _SIGNATURE = re.compile(r"\A【[^【】]{2,16}】")
+CONFIRMATION = "opt_out_confirmation"  # the class that says nothing but the confirmation
+_NOT_IN_CONFIRMATION: frozenset[Element] = frozenset({"opt_out", "dc_disclosure"})
 
 
 class _Strict(BaseModel):
@@ -124,7 +129,23 @@ def check(renderer: Renderer, spec: LintIn, values: dict[str, dict[str, object]]
             source = _Source.read(renderer.directory / f"{template_id}.txt.j2")
             meta = renderer.metadata(template_id)
             problems += _problems(message, meta, rules, source)
+            problems += [source.problem(n, t) for n, t in _license(message, meta, sample, source)]
     return problems
+
+
+def _license(
+    message: Message, meta: dict[str, object], sample: dict[str, object], src: _Source
+) -> Found:
+    """A template that declares `ca_license_number: true` gives the collector's license
+    number, when one is configured (the rule packs believe the declaration)."""
+    number = sample.get("license")
+    if meta.get("ca_license_number") is not True or not number:
+        return
+    if str(number) not in "\n".join(t for t in (message.subject, message.body) if t):
+        yield (
+            src.line_of(None, "ca_license_number"),
+            ("declares ca_license_number: true but the text does not give the license number"),
+        )
 
 
 def _templates(directory: Path, locale: str) -> Iterator[str]:
@@ -146,7 +167,7 @@ def _problems(
 ) -> list[str]:
     return [
         source.problem(line, text)
-        for check in (_elements, _phrases, _budget, _call_parts)
+        for check in (_elements, _phrases, _budget, _call_parts, _confirmation_only)
         for line, text in check(message, meta, rules, source)
     ]
 
@@ -157,6 +178,8 @@ Found = Iterator[tuple[int, str]]
 def _elements(message: Message, meta: dict[str, object], rules: LocaleLint, src: _Source) -> Found:
     """Required elements present; declared facts borne out by the text."""
     required = rules.require.get(message.channel, [])
+    if meta.get("class") == CONFIRMATION:
+        required = [e for e in required if e not in _NOT_IN_CONFIRMATION]
     for element in required:
         if not _has(element, message, rules):
             where = f"{message.locale} {message.channel.value}"
@@ -201,6 +224,19 @@ def _call_parts(
         if named is not None:
             why = "before the borrower is identified, and on a voicemail, a call names no debt"
             yield src.line_of(None, part), f"the {part} says {named!r}: {why} (12 CFR 1006.2(j))"
+
+
+def _confirmation_only(
+    message: Message, meta: dict[str, object], rules: LocaleLint, src: _Source
+) -> Found:
+    """An opt-out confirmation confirms, and says nothing else: no debt, no amount."""
+    if meta.get("class") != CONFIRMATION:
+        return
+    text = "\n".join(t for t in (message.subject, message.body) if t)
+    named = _first(text, rules.private)
+    if named is not None:
+        why = "an opt-out confirmation says nothing but the confirmation (12 CFR 1006.14(h))"
+        yield src.line_of(named), f"{why}; it says {named!r}"
 
 
 def _has(element: Element, message: Message, rules: LocaleLint) -> bool:

@@ -167,3 +167,42 @@ def test_words_count_only_whole() -> None:
     assert lint.find("we collect", "collect") == 3
     assert lint.find("欠款", "欠") == 0
     assert lint.find("owe $5", "$") == 4
+
+
+def test_an_opt_out_confirmation_says_nothing_but_the_confirmation(tmp_path: Path) -> None:
+    """12 CFR 1006.14(h): the one confirmation of an opt-out carries nothing else. It needs no
+    opt-out statement or disclosure (the packs exempt its class), but may not name a debt;
+    China's 【signature】 is still required."""
+    root = templates(tmp_path)
+    head = "{#- outreachd:\nclass: opt_out_confirmation\nchannel: sms\n-#}\n"
+    plant(root, "en-US/sms/opt_out_confirmation", head + "{{ company }}: no more texts.\n")
+    assert problems(root) == []
+    path = plant(
+        root, "en-US/sms/opt_out_confirmation",
+        head + "{{ company }}: no more texts.\nYour balance is {{ amount }}.\n",
+    )  # fmt: skip
+    (problem,) = problems(root)
+    assert problem.startswith(f"{path}:6:1: ") and "nothing but the confirmation" in problem
+    assert "'balance'" in problem
+    plant(root, "en-US/sms/opt_out_confirmation", head + "{{ company }}: no more texts.\n")
+    path = plant(root, "zh-CN/sms/opt_out_confirmation", head + "您已退订。\n")
+    (problem,) = problems(root)
+    assert problem.startswith(f"{path}:5:1: ") and "【signature】" in problem
+
+
+def test_a_declared_license_number_is_in_the_text(tmp_path: Path) -> None:
+    """The packs believe `ca_license_number: true`: with a license configured, the text must
+    give it (four shipped SMS templates once declared it and did not)."""
+    root = templates(tmp_path)
+    head = US_SMS.replace(
+        "has_dc_disclosure: true\n", "has_dc_disclosure: true\nca_license_number: true\n"
+    )
+    body = "{{ company }}, a debt collector: {{ amount }}. Reply STOP to opt out.\n"
+    path = plant(root, "en-US/sms/first_reminder", head + body)
+    (problem,) = problems(root)
+    assert problem.startswith(f"{path}:6:1: ") and "does not give the license number" in problem
+    with_license = body.replace(
+        " Reply", "{% if license %} CA lic. {{ license }}.{% endif %} Reply"
+    )
+    plant(root, "en-US/sms/first_reminder", head + with_license)
+    assert problems(root) == []
