@@ -53,7 +53,8 @@ _PROMISE_STEPS = (
 )
 STAGES = {
     PAID: Stage(PAID, 0, None, (Step((Channel.EMAIL, Channel.SMS), "receipt", wait_days=1),)),
-    HARDSHIP: Stage(HARDSHIP, 0, None, (Step(_TEXT, "hardship_offer", wait_days=1),)),
+    # a borrower who can only be called still hears the offer (a text is preferred)
+    HARDSHIP: Stage(HARDSHIP, 0, None, (Step((*_TEXT, Channel.CALL), "hardship_offer", 1),)),
     PROMISE: Stage(PROMISE, 0, None, _PROMISE_STEPS),
     # only ever entered by a person's approval (`outreachd handoff approve`), never by a rule
     FINAL: Stage(FINAL, 0, None, (Step((Channel.EMAIL, Channel.SMS), "final_notice", 1),)),

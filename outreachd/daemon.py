@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -24,6 +25,8 @@ from outreachd.errors import ConfigError, OutreachError
 from outreachd.ledger.schema import LedgerError
 from outreachd.ledger.store import Ledger
 from outreachd.reconcile import reconcile
+from outreachd.render import Message
+from outreachd.sources.base import AccountRecord
 from outreachd.sweep import sweep
 from outreachd.webhooks import WebhookServer
 
@@ -111,10 +114,16 @@ class Daemon:
             assert self.services is not None
             return self.services.ledger
 
+        def confirm(rec: AccountRecord, at: datetime) -> Message | None:
+            assert self.services is not None  # the configuration and templates now in force
+            return messages.opt_out_confirmation(
+                rec, self.services.config, self.services.renderer, at
+            )
+
         try:
             server = WebhookServer(
                 cfg.webhooks, ledger=ledger, auth_token=token, replies=readings, log=self.log,
-                clock=clock.now,
+                clock=clock.now, confirm=confirm,
             )  # fmt: skip
         except OSError as exc:
             raise ConfigError(f"{cfg.file}: webhooks.listen {cfg.webhooks.listen}: {exc}") from None

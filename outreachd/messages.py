@@ -115,6 +115,19 @@ def address(rec: AccountRecord, contact_id: str) -> str:
     return point.address or "" if isinstance(point, Email) else ""
 
 
+def opt_out_confirmation(
+    rec: AccountRecord, cfg: Config, renderer: Renderer, at: datetime
+) -> Message | None:
+    """The one SMS that confirms an SMS opt-out (12 CFR 1006.14(h): nothing but the
+    confirmation), in the borrower's language and with the company's name or 【signature】;
+    None without a company for the country or a template for the locale."""
+    company = cfg.company.get(rec.borrower.residence.country)
+    template_id = renderer.template_id(rec.locale, Channel.SMS, lint.CONFIRMATION)
+    if company is None or not renderer.exists(template_id):
+        return None
+    return renderer.render(template_id, variables(rec, company, at=at))
+
+
 LOCALES = {"US": "en-US", "UK": "en-GB", "CN": "zh-CN"}
 _SAMPLE = {"given_name": "Maximiliano", "family_name": "Oyelaran-Whitfield"}
 
@@ -160,11 +173,17 @@ def _worst_case(company: CompanyIn, locale: str) -> dict[str, object]:
 
 
 def _missing(cfg: Config, renderer: Renderer, locale: str) -> list[str]:
-    """The strategy's templates that do not exist for `locale`."""
+    """The templates the strategy, the branches and (with webhooks) the answer to STOP need
+    that do not exist for `locale`."""
     out = []
-    for channel, template in sorted(cfg.strategy.templates() | branches.TEMPLATES):
+    needed = cfg.strategy.templates() | branches.TEMPLATES
+    for channel, template in sorted(
+        needed | ({(Channel.SMS, lint.CONFIRMATION)} if cfg.webhooks else set())
+    ):
         template_id = renderer.template_id(locale, channel, template)
         if not renderer.exists(template_id):
             why = f"missing (a strategy step sends {template} by {channel.value})"
+            if template == lint.CONFIRMATION:
+                why = "missing (the answer to an SMS STOP from a known borrower)"
             out.append(f"{renderer.directory / template_id}.txt.j2: {why}")
     return out

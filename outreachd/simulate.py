@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
 
-from outreachd import config, replies, report_html
+from outreachd import config, messages, replies, report_html
 from outreachd.channels.outbox import Outbox
 from outreachd.dispatch import Dispatcher
 from outreachd.errors import ConfigError
@@ -39,7 +39,7 @@ from outreachd.ledger.store import Ledger
 from outreachd.render import Renderer
 from outreachd.sources.jsonl import JsonlSource
 from outreachd.sweep import sweep
-from outreachd.webhooks import receive_reply
+from outreachd.webhooks import Confirm, receive_reply
 
 TICK = timedelta(minutes=15)
 # what a borrower does after a message (per message; the rest: nothing)
@@ -111,12 +111,16 @@ def simulate(config_path: Path, *, start: date, days: int, seed: int, out: Path)
     ledger.migrate()
     tally = Tally()
     ids = (f"{seed:04d}-{n:08d}" for n in range(10**9))
+    renderer = Renderer(cfg.templates)
     dispatcher = Dispatcher(
-        ledger=ledger, config=cfg, renderer=Renderer(cfg.templates), channel=Outbox(cfg.outbox),
+        ledger=ledger, config=cfg, renderer=renderer, channel=Outbox(cfg.outbox),
         owner="simulate", log=tally, new_id=lambda: next(ids),
     )  # fmt: skip
     reply_ids = (f"SIM{seed:04d}{n:08d}" for n in range(10**9))
-    people = Borrowers(world, ledger, readings, tally, reply_ids)
+    people = Borrowers(
+        world, ledger, readings, tally, reply_ids,
+        confirm=lambda rec, at: messages.opt_out_confirmation(rec, cfg, renderer, at),
+    )  # fmt: skip
     reader = _OutboxReader(cfg.outbox)
     try:
         for day in range(days):
@@ -196,6 +200,7 @@ class Borrowers:
     readings: replies.Replies
     log: Tally
     ids: Iterator[str]
+    confirm: Confirm | None = None  # the answer to STOP (messages.opt_out_confirmation)
 
     def respond(self, message: dict[str, Any], now: datetime) -> None:
         """Usually nothing; a STOP, a hardship reply, a promise or a payment (seeded)."""
@@ -225,7 +230,7 @@ class Borrowers:
     def reply(self, message: dict[str, Any], body: str, at: datetime) -> None:
         receive_reply(
             self.ledger, self.readings, sid=next(self.ids), sender=str(message["address"]),
-            body=body, now=at, log=self.log, new_id=lambda: next(self.ids),
+            body=body, now=at, log=self.log, new_id=lambda: next(self.ids), confirm=self.confirm,
         )  # fmt: skip
 
 

@@ -33,7 +33,10 @@ from outreachd.config import WebhooksIn
 from outreachd.core import model
 from outreachd.errors import OutreachError
 from outreachd.ledger.store import Attempt, CallState, Flag, HandoffRow, Ledger, ReplyEvidence
+from outreachd.render import Message
 from outreachd.replies import FLAG_OF, HANDOFF, Reading, Replies
+from outreachd.sources import records
+from outreachd.sources.base import AccountRecord
 
 STATUS_PATH, SMS_PATH, HEALTH_PATH = "/twilio/status", "/twilio/sms", "/healthz"
 VOICE_PATHS = (voice.ANSWER_PATH, voice.CONFIRM_PATH, voice.STATUS_PATH)
@@ -53,11 +56,13 @@ class WebhookServer:
         replies: Replies,
         log: Any,
         clock: Callable[[], datetime],
+        confirm: Confirm | None = None,
     ) -> None:
-        """`ledger` gives the current ledger (a reload may swap it)."""
+        """`ledger` gives the current ledger (a reload may swap it); `confirm` renders the
+        answer to STOP (see receive_reply)."""
         host, _, port = settings.listen.rpartition(":")
         self.settings, self.ledger, self.log, self.clock = settings, ledger, log, clock
-        self.replies = replies
+        self.replies, self.confirm = replies, confirm
         self.validator = RequestValidator(auth_token)
         self.httpd = ThreadingHTTPServer((host, int(port)), _handler(self))
         self.httpd.daemon_threads = True
@@ -98,7 +103,7 @@ class WebhookServer:
             return 400, _twiml(None)
         text = receive_reply(
             self.ledger(), self.replies, sid=sid, sender=sender, body=body, now=self.clock(),
-            log=self.log,
+            log=self.log, confirm=self.confirm,
         )  # fmt: skip
         return 200, _twiml(text)
 
@@ -183,6 +188,9 @@ class WebhookServer:
         return 200, json.dumps({"recorded": moved is not None})
 
 
+Confirm = Callable[[AccountRecord, datetime], Message | None]
+
+
 def receive_reply(
     ledger: Ledger,
     replies: Replies,
@@ -193,21 +201,33 @@ def receive_reply(
     now: datetime,
     log: Any,
     new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    confirm: Confirm | None = None,
 ) -> str | None:
     """Record a borrower's SMS reply (see replies.py): the message verbatim with its reading,
     the flags and hand-offs it raises, and at most one answer; the answer's text (None for
-    none, and for a repeated delivery of the same message, which changes nothing)."""
+    none, and for a repeated delivery of the same message, which changes nothing). `confirm`
+    renders the opt-out confirmation for a known borrower (messages.opt_out_confirmation);
+    an unknown number, or none rendered, gets the replies file's text."""
     reading = replies.read(body)
     matches = ledger.contacts_at(sender)
     raised, hands = _actions(reading, matches, sid, body)
     text = replies.reply_text(reading)
+    template, locale = f"reply/{reading.cls}", reading.locale
+    if reading.cls == "stop" and matches and confirm is not None:
+        confirmation = _confirmation(ledger, matches[0][1], confirm, now)
+        if confirmation is not None:
+            text, template, locale = (
+                confirmation.body,
+                confirmation.template_id,
+                confirmation.locale,
+            )
     borrower, contact = (matches[0][0], matches[0][2]) if matches else ("", "")
     answer = None
     if text is not None:
         answer = Attempt(
             id=new_id(), borrower_id=borrower, account_id=None, debts=(), at=now,
-            channel="sms", contact_id=contact, template=f"reply/{reading.cls}",
-            locale=reading.locale, rule_ids=(), packs=(), person="", purpose="transactional",
+            channel="sms", contact_id=contact, template=template,
+            locale=locale, rule_ids=(), packs=(), person="", purpose="transactional",
         )  # fmt: skip
     evidence = ReplyEvidence(body, reading.cls, reading.matched, reading.found)
     fresh = ledger.inbound(
@@ -221,6 +241,14 @@ def receive_reply(
         borrowers=sorted({m[0] for m in matches}), repeated=not fresh,
     )  # fmt: skip
     return text if fresh else None
+
+
+def _confirmation(
+    ledger: Ledger, account_id: str, confirm: Confirm, now: datetime
+) -> Message | None:
+    """The opt-out confirmation for the account the replying number belongs to."""
+    payload = ledger.account_payloads([account_id]).get(account_id)
+    return None if payload is None else confirm(records.load_payload(payload), now)
 
 
 def _stop_calls(borrower: str, contact: str, source: str) -> list[Flag]:

@@ -76,6 +76,26 @@ def test_hardship_sends_one_offer_opens_a_hand_off_and_pauses(
     assert "¥10.15" in body and "6个月分期" in body  # 10 % of ¥101.50, exactly
 
 
+def test_a_borrower_who_can_only_be_called_hears_the_hardship_offer(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """No mobile and no e-mail: the offer is the call version (text is preferred when there
+    is one); the ladder pauses all the same."""
+    only_landline = row(1, hardship=True)
+    only_landline["borrower"]["phones"] = [
+        {"id": "l1", "kind": "landline_home", "number": "+862161234567"}
+    ]
+    only_landline["borrower"]["emails"] = []
+    r = rig(ledger, tmp_path, [only_landline], batch=10)
+    channel = Recorder()
+    drain(r.dispatcher(channel), NOW)
+    assert sent_templates(channel) == ["zh-CN/call/hardship_offer"]
+    message = channel.sent[0].message
+    assert "¥10.15" in message.body and message.voicemail and "¥" not in message.voicemail
+    plan = ledger.plan("CN-0001-1")
+    assert plan is not None and plan.reasons == (branches.HARDSHIP_PAUSED,)
+
+
 def test_hardship_learned_later_replaces_the_ladder_and_its_clearing_resumes_it(
     ledger: Ledger, tmp_path: Path
 ) -> None:

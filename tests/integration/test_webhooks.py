@@ -20,10 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from outreachd import replies
+from outreachd import config, messages, replies
 from outreachd.config import WebhooksIn
 from outreachd.ledger.store import Attempt, Ledger, Plan, Recorded
 from outreachd.overlay import INVALID_CONTACT
+from outreachd.render import Renderer
 from outreachd.replies import FLAG_OF
 from outreachd.sources import records
 from outreachd.webhooks import SMS_PATH, STATUS_PATH, WebhookServer
@@ -243,6 +244,37 @@ def test_stop_opts_the_number_out_with_exactly_one_confirmation(
     status, twiml = reply(server, "START", sid="SMr2")
     assert "resubscribed" in twiml
     assert learned(ledger)[-1] == ("address_opt_outs", {"remove": ["sms:m1"]})
+
+
+def test_stop_from_a_known_borrower_is_confirmed_with_the_opt_out_template(
+    ledger: Ledger,
+) -> None:
+    """The confirmation is the borrower's `opt_out_confirmation` SMS template (their language,
+    the company's name, nothing but the confirmation); a number no account holds gets the
+    replies file's text."""
+    cfg = config.load(REPO / "config" / "demo.yaml")
+    renderer = Renderer(cfg.templates)
+    server = WebhookServer(
+        WebhooksIn(listen="127.0.0.1:0", public_url=PUBLIC), ledger=lambda: ledger,
+        auth_token=TOKEN, replies=READINGS, log=Log(), clock=lambda: NOW,
+        confirm=lambda rec, at: messages.opt_out_confirmation(rec, cfg, renderer, at),
+    )  # fmt: skip
+    server.start()
+    try:
+        with_borrower(ledger)
+        status, twiml = reply(server, "STOP")
+        assert status == 200 and twiml.count("<Message>") == 1
+        assert "Acme Recovery: you will get no more texts from us at this number." in twiml
+        assert "CA lic. 10012-99" in twiml and "debt" not in twiml.lower()
+        events = [e for e in ledger.export() if e["record"] == "event" and e["status"] == "sent"]
+        assert [(e["template"], e["locale"]) for e in events] == [
+            ("en-US/sms/opt_out_confirmation", "en-US")
+        ]
+        form = {"MessageSid": "SMu", "From": "+12125550199", "To": "+12125550100", "Body": "STOP"}
+        with urllib.request.urlopen(signed(server, SMS_PATH, form), timeout=5) as answer:
+            assert "You have been unsubscribed" in answer.read().decode()  # replies.yaml
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize(
