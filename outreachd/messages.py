@@ -8,7 +8,17 @@ from decimal import Decimal
 
 from outreachd import branches, lint, yamlio
 from outreachd.config import CompanyIn, Config
-from outreachd.core.model import Channel, Dialer, Email, Flags, Owner, Phone, PhoneKind, Purpose
+from outreachd.core.model import (
+    Channel,
+    Dialer,
+    Email,
+    Flags,
+    Owner,
+    Phone,
+    PhoneKind,
+    Preferences,
+    Purpose,
+)
 from outreachd.core.planner import Option
 from outreachd.render import Message, Renderer, day_month, money
 from outreachd.sources.base import AccountRecord
@@ -92,7 +102,7 @@ def options(
     if company is None or step is None:
         return
     values = variables(rec, company, flags, at=at)
-    for channel in step.channels:
+    for channel in _preferred_first(step.channels, rec.borrower.preferences):
         template_id = renderer.template_id(rec.locale, channel, step.template)
         points = [p for p in contact_points(rec, channel) if p.id not in refused]
         if not points or not renderer.exists(template_id):
@@ -105,6 +115,16 @@ def options(
                 dialer=dialer, purpose=purpose,
             )  # fmt: skip
             yield option, message
+
+
+def _preferred_first(
+    channels: tuple[Channel, ...], prefs: Preferences | None
+) -> tuple[Channel, ...]:
+    """The step's channels with the borrower's preferred one first, when the step has it (the
+    planner waits for it where it is lawful; a step's channels are the operator's to set)."""
+    if prefs is None or prefs.channel not in channels:
+        return channels
+    return (prefs.channel, *(c for c in channels if c is not prefs.channel))
 
 
 def address(rec: AccountRecord, contact_id: str) -> str:

@@ -165,12 +165,23 @@ class Residence:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Preferences:
+    """What the borrower said suits them: a channel, and hours (`[start, end)` local wall
+    clock in P, may wrap midnight; both or neither). They win where they are lawful."""
+
+    channel: Channel | None = None
+    start: time | None = None
+    end: time | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Borrower:
     residence: Residence
     confirmed_location_tz: str | None = None
     other_states: tuple[str, ...] = ()
     phones: tuple[Phone, ...] = ()
     emails: tuple[Email, ...] = ()
+    preferences: Preferences | None = None
 
     def contact(self, contact_id: str) -> ContactPoint | None:
         """The phone or e-mail address with this id, or None."""

@@ -27,6 +27,7 @@ COLUMNS = (
     "mobile", "mobile_tcpa_consent", "mobile_regf_text_ok", "landline", "work_phone",
     "email", "email_kind", "email_regf_procedure",
     "creditor", "balance", "currency", "days_past_due", "overdue_since", "product", "flags",
+    "preferred_channel", "preferred_from", "preferred_to",
 )  # fmt: skip
 _PHONES = (
     ("mobile", "m1", "mobile"),
@@ -54,6 +55,10 @@ _COLUMN_OF = {
     "borrower.emails[0].kind": "email_kind",
     "borrower.emails[0].regf_procedure": "email_regf_procedure",
     "flags": "flags",
+    "borrower.preferences": "preferred_channel",
+    "borrower.preferences.channel": "preferred_channel",
+    "borrower.preferences.from": "preferred_from",
+    "borrower.preferences.to": "preferred_to",
 }
 
 
@@ -152,6 +157,12 @@ def flat_to_canonical(row: Mapping[str, object]) -> dict[str, Any]:
         "phones": _phones(get),
         "emails": _emails(get),
     }
+    preferences = _some({
+        "channel": get("preferred_channel"), "from": get("preferred_from"),
+        "to": get("preferred_to"),
+    })  # fmt: skip
+    if preferences:
+        borrower["preferences"] = preferences
     debt = {k: get(k) for k in ("creditor", "balance", "currency", "product", "overdue_since")}
     debt = _some({**debt, "days_past_due": _integer(get("days_past_due"))})
     out = _some({k: _text(get(k)) for k in ("account_id", "borrower_id")})

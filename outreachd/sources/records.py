@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from outreachd.core import model
-from outreachd.scenarios import EmailIn, FlagsIn, PhoneIn, Strict, Zone
+from outreachd.scenarios import EmailIn, FlagsIn, HourMinute, PhoneIn, Strict, Zone
 from outreachd.scenarios import _flags as _core_flags
 from outreachd.sources.base import AccountRecord, Rejected
 
@@ -162,6 +162,25 @@ class ResidenceRowIn(Strict):
     postal_code: Annotated[StrictStr, Field(min_length=1, max_length=16)] | None = None
 
 
+class PreferencesIn(Strict):
+    """What the borrower said suits them (outreachd's own, not in SCENARIOS.md): a channel,
+    and hours `from`-`to` (local wall clock, both or neither, may wrap midnight)."""
+
+    channel: model.Channel | None = None
+    from_: HourMinute | None = Field(default=None, alias="from")
+    to: HourMinute | None = None
+
+    @model_validator(mode="after")
+    def _hours(self) -> PreferencesIn:
+        if (self.from_ is None) != (self.to is None):
+            raise ValueError("give both from and to, or neither")
+        if self.from_ is not None and self.from_ == self.to:
+            raise ValueError("from and to are the same time (an empty window)")
+        if self.channel is None and self.from_ is None:
+            raise ValueError("give a channel, hours (from and to), or both")
+        return self
+
+
 class BorrowerRowIn(Strict):
     name: NameIn
     residence: ResidenceRowIn
@@ -169,6 +188,7 @@ class BorrowerRowIn(Strict):
     other_states: tuple[UsState, ...] = ()
     phones: tuple[PhoneRowIn, ...] = ()
     emails: tuple[EmailRowIn, ...] = ()
+    preferences: PreferencesIn | None = None
 
 
 class DebtIn(Strict):
@@ -253,6 +273,13 @@ def _canonical(m: RowIn, locale: str, since: date) -> dict[str, Any]:
         mode="json", by_alias=True, exclude={"flags": True, "debt": {"days_past_due"}}
     )
     canonical["debt"]["overdue_since"] = since.isoformat()
+    prefs = canonical["borrower"].get("preferences")
+    if prefs is None:
+        canonical["borrower"].pop("preferences", None)
+    else:
+        for end in ("from", "to"):  # wall-clock HH:MM, as written
+            if prefs[end] is not None:
+                prefs[end] = "24:00" if prefs[end].startswith("23:59:59") else prefs[end][:5]
     canonical["locale"] = locale
     canonical["flags"] = _NO_FLAGS_JSON if m.flags == _NO_FLAGS else _flags_json(m.flags)
     return canonical
@@ -268,7 +295,10 @@ def _borrower(b: BorrowerRowIn) -> model.Borrower:
             for p in b.phones
         ),
         emails=tuple(model.Email(**e.model_dump()) for e in b.emails),
-    )
+        preferences=None if b.preferences is None else model.Preferences(
+            channel=b.preferences.channel, start=b.preferences.from_, end=b.preferences.to
+        ),
+    )  # fmt: skip
 
 
 def _record(m: RowIn, row: int, today: date | None, payload: str | None = None) -> AccountRecord:

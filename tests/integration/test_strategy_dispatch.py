@@ -205,3 +205,28 @@ def test_plan_tells_where_the_account_stands_on_its_strategy(
     # and is decided as it will be then
     assert "days_past_due=32 due=2027-01-01T02:00Z" in line
     assert "-> stage late step 0: follow_up by email, then wait 7d" in line
+
+
+def test_the_borrower_s_preferred_channel_and_hours_win_where_lawful(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """Borrower 1 prefers e-mail (the step's first channel is SMS); borrower 2 prefers
+    18:00-20:00 (Shanghai; NOW is 10:00 there): the first gets an e-mail now, the second
+    waits for 18:00, and `outreachd plan` names the preference."""
+    by_email, evenings = row(1), row(2)
+    by_email["borrower"]["preferences"] = {"channel": "email"}
+    evenings["borrower"]["preferences"] = {"from": "18:00", "to": "20:00"}
+    r = with_strategy(rig(ledger, tmp_path, [by_email, evenings], batch=10), LADDER)
+    channel = Recorder()
+    assert drain(r.dispatcher(channel), NOW).sent == 1
+    assert sent_templates(channel) == ["zh-CN/email/first_reminder"]
+    plan = ledger.plan("CN-0002-1")
+    six_pm = NOW + timedelta(hours=8)  # 18:00 in Shanghai
+    assert plan is not None and (plan.next_due_at, plan.reasons) == (
+        six_pm, ("BORROWER-PREFERRED-HOURS",)
+    )  # fmt: skip
+    out = io.StringIO()
+    assert inspect_plans.show(r.cfg, at=NOW, account="CN-0002-1", out=out) == 0
+    assert "BORROWER-PREFERRED-HOURS" in out.getvalue()
+    assert drain(r.dispatcher(channel), six_pm).sent == 1
+    assert sent_templates(channel)[-1] == "zh-CN/sms/first_reminder"

@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -275,6 +275,39 @@ def test_csv_takes_overdue_since_or_days_past_due(tmp_path: Path) -> None:
         SourceError, match=r"missing required column.*days_past_due or overdue_since"
     ):
         list(CsvSource(write_csv(tmp_path / "c.csv", [cells], bare)).read(TODAY))
+
+
+def test_a_borrower_may_state_a_preferred_channel_and_hours(tmp_path: Path) -> None:
+    """`borrower.preferences` (outreachd's own): a channel and/or hours from-to (both or
+    neither, "24:00" allowed); stored as written and read back the same; absent, the stored
+    row is what it was before preferences existed."""
+    prefs = {"channel": "email", "from": "18:30", "to": "24:00"}
+    rec = parsed(changed(good(), "borrower.preferences", prefs))
+    assert rec.borrower.preferences == model.Preferences(
+        channel=model.Channel.EMAIL, start=time(18, 30), end=time.max
+    )
+    assert '"preferences":{"channel":"email","from":"18:30","to":"24:00"}' in rec.payload_json
+    assert records.load_payload(rec.payload_json) == records.parse_payload(rec.payload_json)
+    assert records.load_payload(rec.payload_json).borrower.preferences == rec.borrower.preferences
+    assert "preferences" not in parsed(good()).payload_json
+    for bad, reason in (
+        ({"from": "18:00"}, "give both from and to, or neither"),
+        ({"channel": "sms", "from": "18:00", "to": "18:00"}, "empty window"),
+        ({}, "give a channel, hours"),
+        ({"channel": "fax"}, "Input should be"),
+        ({"channel": "sms", "from": "6pm", "to": "9pm"}, "expected a wall-clock time"),
+    ):
+        result = records.parse(changed(good(), "borrower.preferences", bad), 1, TODAY)
+        assert isinstance(result, Rejected) and reason in result.reason, (bad, result)
+        assert result.field.startswith("borrower.preferences")
+    cells = {**flat(), "preferred_channel": "email", "preferred_from": "18:30",
+             "preferred_to": "24:00"}  # fmt: skip
+    (from_csv,) = CsvSource(write_csv(tmp_path / "p.csv", [cells])).read(TODAY)
+    assert isinstance(from_csv, AccountRecord)
+    assert from_csv.borrower.preferences == rec.borrower.preferences
+    cells["preferred_to"] = ""
+    (bad_csv,) = CsvSource(write_csv(tmp_path / "q.csv", [cells])).read(TODAY)
+    assert isinstance(bad_csv, Rejected) and bad_csv.field == "preferred_channel"
 
 
 def test_jsonl_number_balance_is_exact(tmp_path: Path) -> None:
