@@ -3,8 +3,9 @@
 Cost grows with what changed, not with the book: unchanged rows are recognised by their
 content hash and left alone. New accounts get a plan due now (the dispatcher makes the real,
 re-checked decision and defers to the exact lawful instant); changed accounts whose plan was
-blocked are looked at again now; accounts that left the source are retired, so nobody who has
-paid or been recalled is contacted again.
+blocked are looked at again now, and so are changed accounts that now carry a promise to pay
+(its confirmation is due now, not at the ladder's next step); accounts that left the source
+are retired, so nobody who has paid or been recalled is contacted again.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from outreachd import branches
 from outreachd.ledger import store
 from outreachd.sources.base import AccountRecord, AccountSource, RawRow, Rejected
 
@@ -41,6 +43,7 @@ def sweep(*, source: AccountSource, ledger: store.Ledger, now: datetime, log: An
     """
     stats = SweepStats()
     present: dict[str, str] = {}  # account_id -> borrower_id ("" when not parsed this sweep)
+    promised: set[str] = set()  # parsed accounts whose row carries a promise to pay
     index = ledger.account_index()
     seen = index.digests  # raw digest -> account_id: these rows need no parsing
 
@@ -56,6 +59,8 @@ def sweep(*, source: AccountSource, ledger: store.Ledger, now: datetime, log: An
                     continue
                 record = _accepted(raw, present, stats, log)
                 if record is not None:
+                    if record.flags.promise_to_pay is not None:
+                        promised.add(record.account_id)
                     yield record
         finally:
             stats.read += read
@@ -65,7 +70,7 @@ def sweep(*, source: AccountSource, ledger: store.Ledger, now: datetime, log: An
     stats.new, stats.changed = len(result.new), len(result.changed)
     stats.unchanged += result.unchanged
     plans = [_new_plan(a, present[a], now) for a in result.new]
-    plans += _recheck(ledger, result.changed, now)
+    plans += _recheck(ledger, result.changed, now, promised)
     retired = _retire(ledger, index.ids() - present.keys(), now)
     ledger.save_plans([*plans, *retired])
     stats.planned, stats.retired = len(plans) + len(retired), len(retired)
@@ -114,14 +119,24 @@ def _new_plan(account_id: str, borrower_id: str, now: datetime) -> store.Plan:
     )
 
 
-def _recheck(ledger: store.Ledger, changed: list[str], now: datetime) -> list[store.Plan]:
+def _recheck(
+    ledger: store.Ledger, changed: list[str], now: datetime, promised: set[str]
+) -> list[store.Plan]:
     """A changed account with a blocked plan is decided again now (its flags may have lifted);
-    a plan that is waiting keeps its time (a data refresh never pulls a contact forward)."""
+    a plan that is waiting keeps its time (a data refresh never pulls a collection contact
+    forward), unless the account now carries a promise to pay the plan is not yet handling:
+    the promise's confirmation (transactional) is due now, and no collection contact then
+    comes before the promised day."""
     return [
         dataclasses.replace(plan, status="due", next_due_at=now, reasons=(), updated_at=now)
         for plan in ledger.plans_of(changed)
         if plan.status == "blocked"
-    ]
+        or (
+            plan.status == "due" and plan.account_id in promised
+            and plan.stage != branches.PROMISE
+            and plan.next_due_at is not None and plan.next_due_at > now
+        )
+    ]  # fmt: skip
 
 
 def _retire(ledger: store.Ledger, gone: set[str], now: datetime) -> list[store.Plan]:

@@ -211,6 +211,33 @@ def test_a_broken_promise_resumes_the_ladder_the_day_after(ledger: Ledger, tmp_p
     assert plan is not None and (plan.stage, plan.step) == ("all", 1)
 
 
+def test_a_promise_that_appears_in_the_source_is_confirmed_at_once(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """Mid-ladder (the next step 3 days away), the source starts to show a promise: the next
+    sweep makes the plan due, the confirmation goes out then, and the plan waits for the
+    promised day. A later change of the row does not confirm again."""
+    r = rig(ledger, tmp_path, [row(1)], batch=10)
+    channel = Recorder()
+    drain(r.dispatcher(channel), NOW)
+    assert sent_templates(channel) == ["zh-CN/sms/first_reminder"]
+    later = NOW + timedelta(days=1)  # 10:00 in Shanghai the next day
+    resweep(r, tmp_path, [row(1, promise_to_pay=PROMISE)], later)
+    plan = ledger.plan("CN-0001-1")
+    assert plan is not None and plan.next_due_at == later
+    drain(r.dispatcher(channel), later)
+    assert sent_templates(channel)[-1] == "zh-CN/sms/promise_confirmation"
+    plan = ledger.plan("CN-0001-1")
+    assert plan is not None and (plan.reasons, plan.next_due_at) == (
+        (branches.PROMISE_WAIT,), PAY_DAY
+    )  # fmt: skip
+    changed = row(1, promise_to_pay=PROMISE)
+    changed["debt"]["balance"] = "99.00"
+    resweep(r, tmp_path, [changed], later + timedelta(hours=1))
+    plan = ledger.plan("CN-0001-1")
+    assert plan is not None and plan.next_due_at == PAY_DAY  # not pulled forward again
+
+
 # --- payment ----------------------------------------------------------------------------------
 
 
