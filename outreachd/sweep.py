@@ -4,8 +4,8 @@ Cost grows with what changed, not with the book: unchanged rows are recognised b
 content hash and left alone. New accounts get a plan due now (the dispatcher makes the real,
 re-checked decision and defers to the exact lawful instant); changed accounts whose plan was
 blocked are looked at again now, and so are changed accounts that now carry a promise to pay
-(its confirmation is due now, not at the ladder's next step); accounts that left the source
-are retired, so nobody who has paid or been recalled is contacted again.
+still ahead (its confirmation is due now, not at the ladder's next step); accounts that left
+the source are retired, so nobody who has paid or been recalled is contacted again.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from outreachd import branches
@@ -59,7 +59,7 @@ def sweep(*, source: AccountSource, ledger: store.Ledger, now: datetime, log: An
                     continue
                 record = _accepted(raw, present, stats, log)
                 if record is not None:
-                    if record.flags.promise_to_pay is not None:
+                    if _confirmable(record, now):
                         promised.add(record.account_id)
                     yield record
         finally:
@@ -117,6 +117,16 @@ def _new_plan(account_id: str, borrower_id: str, now: datetime) -> store.Plan:
         reasons=(),
         updated_at=now,
     )
+
+
+def _confirmable(record: AccountRecord, now: datetime) -> bool:
+    """The row carries a promise whose day is ahead everywhere (at least two UTC days away),
+    on an unpaid debt: a promise the branch will confirm, not one already due or past."""
+    promise = record.flags.promise_to_pay
+    return (
+        promise is not None and record.debt.balance > 0
+        and promise.pay_by > now.astimezone(UTC).date() + timedelta(days=1)
+    )  # fmt: skip
 
 
 def _recheck(
