@@ -31,12 +31,14 @@ def aged_key(raw: bytes, today: int) -> bytes:
     days_past_due count replaced by `@` and the ordinal of the day the debt fell due. Only
     when the key occurs exactly once as a key with an integer value; any other row is taken
     as it is (it is then parsed whenever it changes, which is only slower)."""
-    if raw.count(_AGE_KEY) != 1:
+    at = raw.find(_AGE_KEY)
+    if at < 0 or raw.find(_AGE_KEY, at + len(_AGE_KEY)) >= 0:
         return raw
-    m = _AGE.search(raw)
+    m = _AGE.match(raw, at)
     if m is None:
         return raw
-    return b"%s@%d%s" % (raw[: m.start(1)], today - int(m.group(1)), raw[m.end(1) :])
+    start, end = m.span(1)
+    return raw[:start] + b"@" + str(today - int(raw[start:end])).encode() + raw[end:]
 
 
 def _no_constant(name: str) -> object:
