@@ -406,7 +406,9 @@ def _envelopes(spec: dict[str, Any], cfg: Any, renderer: Any, n: int) -> list[An
     finally:
         conn.close()
     rec = records.parse_payload(payload)
-    option, message = next(iter(messages.options(rec, cfg, renderer)))
+    option, message = next(
+        iter(messages.options(rec, cfg, renderer, at=datetime.fromisoformat(spec["now"])))
+    )
     envelope = Envelope(
         attempt_id="", account_id=rec.account_id, borrower_id=rec.borrower_id,
         debts=(rec.account_id,), contact_id=option.contact_id,
