@@ -46,6 +46,14 @@ OPTED_OUT, UNREACHABLE = "21610", frozenset({"30003", "30005", "30006"})
 MAX_BODY = 64 * 1024
 
 
+class _Server(ThreadingHTTPServer):
+    """The listening socket takes a burst: Twilio sends status callbacks in floods, and the
+    standard backlog of 5 makes the kernel refuse (reset) connections while the accepting
+    thread is busy."""
+
+    request_queue_size = 1024
+
+
 class WebhookServer:
     def __init__(
         self,
@@ -64,7 +72,7 @@ class WebhookServer:
         self.settings, self.ledger, self.log, self.clock = settings, ledger, log, clock
         self.replies, self.confirm = replies, confirm
         self.validator = RequestValidator(auth_token)
-        self.httpd = ThreadingHTTPServer((host, int(port)), _handler(self))
+        self.httpd = _Server((host, int(port)), _handler(self))
         self.httpd.daemon_threads = True
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
