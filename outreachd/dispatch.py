@@ -47,7 +47,11 @@ class TickStats:
     by_reason: dict[str, int] = field(default_factory=dict)
 
 
-CHUNK = 100  # plans decided in one transaction, then sent, then recorded in one more
+# Plans decided in one transaction, then sent, then recorded in one more. Small, so that what
+# is sent was decided moments before (a provider call takes time, a sender is paced); a
+# channel whose sends take no time (`instant`: the outbox) gets the whole claimed batch at
+# once, which saves two commits (two fsyncs on SQLite) per hundred plans.
+CHUNK = 100
 RETRY_AFTER_ERROR = timedelta(minutes=5)  # a plan whose decision failed is retried then
 DISPATCH_ERROR = "DISPATCH-ERROR"
 SEND_RETRY = "SEND-RETRY"  # the provider took nothing and said try later: the step is retried
@@ -125,12 +129,13 @@ class Dispatcher:
         lease another instance took over meanwhile is left alone (counted as `lost`)."""
         stats = TickStats()
         stats.claimed = len(plans)
-        for start in range(0, len(plans), CHUNK):
+        chunk = max(CHUNK, len(plans)) if getattr(self.channel, "instant", False) else CHUNK
+        for start in range(0, len(plans), chunk):
             if stopping():
                 self.ledger.release([p.account_id for p in plans[start:]], self.owner)
                 break
             at = now if clock is None or start == 0 else max(now, clock())
-            sends = self._decide(plans[start : start + CHUNK], at, stats)
+            sends = self._decide(plans[start : start + chunk], at, stats)
             self._send_all(sends, at, stats)
         return stats
 

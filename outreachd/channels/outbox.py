@@ -26,6 +26,12 @@ class Outbox:
         self.path, self.latency = path, latency
         path.parent.mkdir(parents=True, exist_ok=True)
 
+    @property
+    def instant(self) -> bool:
+        """Sends take no time (no latency set): the dispatcher may decide a whole claimed
+        batch before sending it, as nothing it decides can go stale while it is sent."""
+        return not self.latency
+
     def send(self, envelope: Envelope) -> Receipt:
         """Append the message; the outcome is what a carrier would report on acceptance."""
         (receipt,) = self._append([envelope])

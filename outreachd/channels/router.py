@@ -19,6 +19,12 @@ class Router:
     def send(self, envelope: Envelope) -> Receipt:
         return self.target(envelope).send(envelope)
 
+    @property
+    def instant(self) -> bool:
+        """Every channel it routes to sends in no time (see Outbox.instant)."""
+        targets = [*self.routes.values(), self.default]
+        return all(getattr(t, "instant", False) for t in targets)
+
     def needs_validity(self, channel: model.Channel) -> bool:
         """Whether the channel carrying `channel` wants each send's lawful time left."""
         target = self.routes.get(channel, self.default)

@@ -20,8 +20,9 @@ from sqlalchemy import select, update
 from outreachd import config
 from outreachd.channels.base import Envelope, Receipt, SendError
 from outreachd.channels.outbox import Outbox
-from outreachd.core.model import Outcome
-from outreachd.dispatch import DISPATCH_ERROR, RETRY_AFTER_ERROR, Dispatcher, TickStats
+from outreachd.channels.router import Router
+from outreachd.core.model import Channel, Outcome
+from outreachd.dispatch import CHUNK, DISPATCH_ERROR, RETRY_AFTER_ERROR, Dispatcher, TickStats
 from outreachd.ledger import schema
 from outreachd.ledger.schema import LedgerError
 from outreachd.ledger.store import Ledger
@@ -241,7 +242,7 @@ def test_later_chunks_are_decided_at_the_clock(ledger: Ledger, tmp_path: Path) -
     rows = [cn_row(b, 1) for b in range(1, 152)]  # two chunks of 100 and 51
     r = rig(ledger, tmp_path, rows, batch=500)
     later = NOW + timedelta(minutes=3)
-    box = Outbox(tmp_path / "outbox.jsonl")
+    box = Outbox(tmp_path / "outbox.jsonl", latency=0.001)  # like a provider: not instant
     stats = r.dispatcher(box).tick(NOW, clock=lambda: later)
     assert stats.sent == 151
     sent_at = collections.Counter(e["at"] for e in r.events())
@@ -381,3 +382,35 @@ def test_outcomes_the_ledger_could_not_take_are_recorded_when_it_returns(
 def _failing(*locks: str) -> Iterator[Any]:
     raise LedgerError("ledger database error: connection lost (test)")
     yield  # pragma: no cover
+
+
+class Batches(Recorder):
+    """A batch channel that keeps the size of each batch it was given."""
+
+    def __init__(self, instant: bool) -> None:
+        super().__init__()
+        self.instant = instant
+        self.batches: list[int] = []
+
+    def send_many(self, envelopes: list[Envelope]) -> list[Receipt | Exception]:
+        self.batches.append(len(envelopes))
+        return [self.send(e) for e in envelopes]
+
+
+def test_a_channel_that_sends_in_no_time_gets_the_whole_batch(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """A provider is sent chunks of CHUNK plans, each decided just before it is sent; an
+    instant channel (the outbox) gets the claimed batch decided and sent at once: two commits
+    instead of two per hundred plans. The same messages either way; the outbox is instant
+    unless it has a latency, and a router only when every route is."""
+    r = rig(ledger, tmp_path, [cn_row(b, 1) for b in range(1, 501)], batch=250)
+    slow, fast = Batches(instant=False), Batches(instant=True)
+    assert r.dispatcher(slow).tick(NOW).sent == 250  # the first claimed batch
+    assert slow.batches == [CHUNK, CHUNK, 50]
+    assert r.dispatcher(fast).tick(NOW).sent == 250  # the second
+    assert fast.batches == [250]
+    box = tmp_path / "o.jsonl"
+    assert Outbox(box).instant and not Outbox(box, latency=0.1).instant
+    assert Router({}, Outbox(box)).instant
+    assert not Router({Channel.SMS: slow}, Outbox(box)).instant
