@@ -141,7 +141,7 @@ def _license(
     number = sample.get("license")
     if meta.get("ca_license_number") is not True or not number:
         return
-    if str(number) not in "\n".join(t for t in (message.subject, message.body) if t):
+    if str(number) not in _written(message):
         yield (
             src.line_of(None, "ca_license_number"),
             ("declares ca_license_number: true but the text does not give the license number"),
@@ -232,11 +232,15 @@ def _confirmation_only(
     """An opt-out confirmation confirms, and says nothing else: no debt, no amount."""
     if meta.get("class") != CONFIRMATION:
         return
-    text = "\n".join(t for t in (message.subject, message.body) if t)
-    named = _first(text, rules.private)
+    named = _first(_written(message), rules.private)
     if named is not None:
         why = "an opt-out confirmation says nothing but the confirmation (12 CFR 1006.14(h))"
         yield src.line_of(named), f"{why}; it says {named!r}"
+
+
+def _written(message: Message) -> str:
+    """What a message says once its recipient reads it: subject and body."""
+    return "\n".join(t for t in (message.subject, message.body) if t)
 
 
 def _has(element: Element, message: Message, rules: LocaleLint) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from outreachd import branches
@@ -44,13 +44,14 @@ def sweep(*, source: AccountSource, ledger: store.Ledger, now: datetime, log: An
     stats = SweepStats()
     present: dict[str, str] = {}  # account_id -> borrower_id ("" when not parsed this sweep)
     promised: set[str] = set()  # parsed accounts whose row carries a promise to pay
+    today = now.astimezone(UTC).date()  # the read's day: days past due count to it
     index = ledger.account_index()
     seen = index.digests  # raw digest -> account_id: these rows need no parsing
 
     def accepted() -> Iterator[AccountRecord]:
         read = skipped = 0  # locals: this loop runs once per row of the book
         try:
-            for raw in source.read_raw(now.astimezone(UTC).date()):
+            for raw in source.read_raw(today):
                 read += 1
                 known = seen.get(raw.digest)
                 if known is not None and known not in present:
@@ -59,7 +60,7 @@ def sweep(*, source: AccountSource, ledger: store.Ledger, now: datetime, log: An
                     continue
                 record = _accepted(raw, present, stats, log)
                 if record is not None:
-                    if _confirmable(record, now):
+                    if _confirmable(record, today):
                         promised.add(record.account_id)
                     yield record
         finally:
@@ -119,13 +120,13 @@ def _new_plan(account_id: str, borrower_id: str, now: datetime) -> store.Plan:
     )
 
 
-def _confirmable(record: AccountRecord, now: datetime) -> bool:
+def _confirmable(record: AccountRecord, today: date) -> bool:
     """The row carries a promise whose day is ahead everywhere (at least two UTC days away),
     on an unpaid debt: a promise the branch will confirm, not one already due or past."""
     promise = record.flags.promise_to_pay
     return (
         promise is not None and record.debt.balance > 0
-        and promise.pay_by > now.astimezone(UTC).date() + timedelta(days=1)
+        and promise.pay_by > today + timedelta(days=1)
     )  # fmt: skip
 
 

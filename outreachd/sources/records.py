@@ -245,6 +245,14 @@ def _consistency(b: BorrowerRowIn) -> tuple[str, str] | None:
     return None
 
 
+def _wall_json(hours: dict[str, Any]) -> None:
+    """A window's `from` and `to` (dumped as `HH:MM:SS`) back as written: `HH:MM`, and
+    `24:00` (held as 23:59:59.999999). Absent ends stay absent."""
+    for end in ("from", "to"):
+        if hours[end] is not None:
+            hours[end] = "24:00" if hours[end].startswith("23:59:59") else hours[end][:5]
+
+
 def _flags_json(f: FlagsIn) -> dict[str, Any]:
     """The flags as JSON with every set sorted (frozensets serialise in hash order)."""
     flags = f.model_dump(mode="json", by_alias=True)
@@ -253,8 +261,7 @@ def _flags_json(f: FlagsIn) -> dict[str, Any]:
     for window in flags["inconvenient_windows"]:
         if window["channels"] is not None:
             window["channels"] = sorted(window["channels"])
-        for end in ("from", "to"):  # wall-clock HH:MM; 24:00 is stored as 23:59:59.999999
-            window[end] = "24:00" if window[end].startswith("23:59:59") else window[end][:5]
+        _wall_json(window)
     for consent in flags["direct_consents"]:
         if consent["debts"] is not None:
             consent["debts"] = sorted(consent["debts"])
@@ -277,9 +284,7 @@ def _canonical(m: RowIn, locale: str, since: date) -> dict[str, Any]:
     if prefs is None:
         canonical["borrower"].pop("preferences", None)
     else:
-        for end in ("from", "to"):  # wall-clock HH:MM, as written
-            if prefs[end] is not None:
-                prefs[end] = "24:00" if prefs[end].startswith("23:59:59") else prefs[end][:5]
+        _wall_json(prefs)
     canonical["locale"] = locale
     canonical["flags"] = _NO_FLAGS_JSON if m.flags == _NO_FLAGS else _flags_json(m.flags)
     return canonical
@@ -384,10 +389,7 @@ def parse_payload(payload_json: str, row: int = 0) -> AccountRecord:
         obj = json.loads(payload_json, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise ValueError(f"payload is not JSON: {exc}") from exc
-    debt = obj.get("debt") if isinstance(obj, dict) else None
-    if isinstance(debt, dict) and "days_past_due" in debt:
-        raise ValueError("invalid payload: debt.days_past_due: a stored row gives overdue_since")
-    result = _parse(obj, row, None)
+    result = _parse(obj, row, None)  # a source row (days_past_due): ValueError, from _record
     if isinstance(result, Rejected):
         raise ValueError(f"invalid payload: {result.field}: {result.reason}")
     return result

@@ -404,6 +404,8 @@ def test_load_payload_is_parse_payload_without_the_phone_plan_check() -> None:
     assert records.load_payload(json.dumps(stored)).borrower.phones[0].number == "+15550000000"
     with pytest.raises(ValueError, match=r"debt\.overdue_since: required"):
         records.load_payload(json.dumps(good()))  # a source row, not a stored one
+    with pytest.raises(ValueError, match=r"debt\.overdue_since: required"):
+        records.parse_payload(json.dumps(good()))
     with pytest.raises(ValueError, match=r"invalid payload: debt\.balance"):
         records.load_payload(json.dumps(changed(good(), "debt.balance", "-1")))
     with pytest.raises(ValueError, match="invalid payload"):
