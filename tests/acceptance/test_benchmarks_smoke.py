@@ -23,7 +23,7 @@ BENCH = REPO / "tests" / "benchmarks"
         ("bench_decide.py", ["--n", "300"], None),
         ("bench_schedule.py", ["--sends", "300"], None),
         ("bench_simulate.py", ["--borrowers", "60", "--days", "3"], "simulate_seconds"),
-        ("bench_twilio.py", ["--messages", "40"], None),
+        ("bench_twilio.py", ["--messages", "20", "--rounds", "2"], "sent"),
         ("bench_daemon.py", ["--scale", "0.002"], None),
     ],
     ids=["decide", "schedule", "simulate", "twilio", "daemon"],
