@@ -118,6 +118,7 @@ def build(cfg: Config, *, owner: str, log: Any, ledger: Ledger | None = None) ->
     """Everything the daemon runs, from one configuration (reusing `ledger` on reload)."""
     cfg.state_dir.mkdir(parents=True, exist_ok=True)
     led = ledger or Ledger(cfg.ledger_url)
+    cfg.calendars.warm()
     renderer = Renderer(cfg.templates)
     sender = channel(cfg)
     routes = sender.routes if isinstance(sender, Router) else {}

@@ -252,6 +252,12 @@ class Calendars:
             days = self._sets[key] = _holiday_set(country, subdiv, d.year)
         return d in days
 
+    def warm(self) -> None:
+        """Load the `holidays` package's US and UK data now (its first use imports it, ~0.1 s):
+        the daemon does it at start, so no dispatch tick pays for it."""
+        for country in ("US", "GB"):
+            country_holidays(country, years=())
+
     def us_federal_holiday(self, d: date) -> bool:
         """Federal holiday of 5 USC 6103(a): actual date or observed weekday (Sat → Fri,
         Sun → Mon; a Saturday 1 Jan is observed on the previous 31 Dec)."""
