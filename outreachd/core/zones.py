@@ -93,13 +93,36 @@ def phone_zones(phone: Phone) -> tuple[str, ...]:
 
 @lru_cache(maxsize=65536)
 def number_zones(number: str) -> tuple[str, ...]:
-    """The zones phonenumbers' prefix data gives for an E.164 number (memoised: pure)."""
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return ()
+    """The zones phonenumbers' prefix data gives for an E.164 number (memoised: pure).
+    Every number a record holds is canonical E.164 (sources.records rejects any other); for
+    those, the number is built without phonenumbers.parse, which is half the lookup's cost,
+    and is exactly what the parse gives (tests/unit/test_zones.py)."""
+    parsed = _canonical(number)
+    if parsed is None:
+        try:
+            parsed = phonenumbers.parse(number, None)
+        except phonenumbers.NumberParseException:
+            return ()
     zones = pn_timezone.time_zones_for_number(parsed)
     return tuple(z for z in zones if z != pn_timezone.UNKNOWN_TIMEZONE)
+
+
+def _canonical(number: str) -> phonenumbers.PhoneNumber | None:
+    """The PhoneNumber of `+<country code><national number>` with no leading 0, built
+    directly; None for anything else (parsed instead). Country calling codes are prefix-free
+    (ITU-T E.164), so the first 1-3 digits that are one are the code. For a number that is
+    not canonical (say +1 followed by a trunk prefix 1) the parse may strip digits where this
+    does not; records never hold such numbers."""
+    if number[:1] != "+" or not number[1:].isdigit() or number[1] == "0":
+        return None
+    for digits in (1, 2, 3):
+        code = int(number[1 : 1 + digits])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = number[1 + digits :]
+            if not 2 <= len(national) <= 17 or national[0] == "0":
+                return None
+            return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    return None
 
 
 def residence_zones(borrower: Borrower) -> tuple[str, ...]:
