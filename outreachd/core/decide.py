@@ -235,10 +235,13 @@ def allowed_for(
 def _open_for(
     bound: list[timing.Bound], at: datetime, limit: timedelta, step: timedelta = STEP
 ) -> timedelta:
-    """allowed_for's answer from the bound rules (counting rules with a fixed maximum only
-    relax as time passes, with no new events: the caller leaves them out; a maximum that
-    changes with the day type can tighten at midnight: kept)."""
-    failing = _first_failure(bound, at, at + limit, step)
+    """allowed_for's answer from the bound rules, which all pass at `at` (counting rules
+    with a fixed maximum only relax as time passes, with no new events: the caller leaves them
+    out; a maximum that changes with the day type can tighten at midnight: kept)."""
+    end, failing = at + limit, None
+    if at < end:  # the first instant to look at is where a bound stops surely passing
+        nxt = min((timing.holds_until(b, at, end, step) for b in bound), default=end)
+        failing = _first_failure(bound, nxt, end, step)
     steps = limit // step
     if failing is not None:  # steps strictly before the failure pass
         steps = min(steps, max(0, -((at - failing) // step) - 1))
