@@ -58,6 +58,7 @@ class Daemon:
         version = services.ledger.migrate()
         recovered = services.ledger.recover_sending(clock.now())
         self.services = services
+        wiring.settle_heap()
         self.backoff = Backoff(floor=cfg.schedule.dispatch_seconds)
         if cfg.webhooks is not None:  # bound once; a reload keeps the address
             self.webhooks = self._webhooks(cfg)
@@ -156,6 +157,8 @@ class Daemon:
         old, self.services = self.services, new
         if not same_db:
             old.ledger.close()
+        del old
+        wiring.settle_heap()
         self.log.info("config_reloaded", config=str(cfg.file))
         systemd.notify("READY=1")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import ssl
 from dataclasses import dataclass, field
@@ -112,6 +113,16 @@ def _secret(cfg: Config, part: str, credential: str, env_var: str) -> str:
         return secret(credential, env_var)
     except ConfigError as exc:
         raise ConfigError(f"{cfg.file}: {part}: {exc}") from None
+
+
+def settle_heap() -> None:
+    """Collect, then freeze what is alive now (the config, packs, templates, the libraries'
+    tables: long-lived) out of the cyclic collector's way. Its full collections otherwise walk
+    all of it, ~70 ms each in the middle of a dispatch tick. The daemon calls it once started
+    and after each reload; unfreezing first lets the replaced services be collected."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def build(cfg: Config, *, owner: str, log: Any, ledger: Ledger | None = None) -> Services:
