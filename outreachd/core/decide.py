@@ -238,10 +238,7 @@ def _open_for(
     """allowed_for's answer from the bound rules, which all pass at `at` (counting rules
     with a fixed maximum only relax as time passes, with no new events: the caller leaves them
     out; a maximum that changes with the day type can tighten at midnight: kept)."""
-    end, failing = at + limit, None
-    if at < end:  # the first instant to look at is where a bound stops surely passing
-        nxt = min((timing.holds_until(b, at, end, step) for b in bound), default=end)
-        failing = _first_failure(bound, nxt, end, step)
+    failing = _first_failure(bound, at, at + limit, step) if limit > timedelta(0) else None
     steps = limit // step
     if failing is not None:  # steps strictly before the failure pass
         steps = min(steps, max(0, -((at - failing) // step) - 1))
@@ -251,15 +248,19 @@ def _open_for(
 def _first_failure(
     bound: list[timing.Bound], at: datetime, end: datetime, step: timedelta
 ) -> datetime | None:
-    """The first instant in [at, end] at which a bound rule fails (None: none does). Each
-    bound says how long it surely keeps passing; only those instants are looked at."""
+    """The first instant in (at, end] at which a bound rule fails (None: none does), for
+    bound rules that all pass at `at`. Each bound says how long it surely keeps passing; only
+    those instants are looked at, and none once every bound passes through `end`."""
     t = at
     while True:
+        ends = [u for b in bound if (u := timing.holds_until(b, t, end, step)) is not None]
+        if not ends:
+            return None
+        t = min(ends)
         if not all(b.passes(t) for b in bound):
             return t
         if t >= end:
             return None
-        t = min((timing.holds_until(b, t, end, step) for b in bound), default=end)
 
 
 def _relaxes(rule: TimeRule) -> bool:

@@ -57,13 +57,16 @@ class Bound(Protocol):
     def next_change(self, t: datetime) -> datetime | None: ...
 
 
-def holds_until(bound: Bound, t: datetime, until: datetime, step: timedelta) -> datetime:
+def holds_until(bound: Bound, t: datetime, until: datetime, step: timedelta) -> datetime | None:
     """For a bound that passes at t: an instant in (t, until] before which it keeps passing
-    (it may or may not fail there; earlier is always safe). Bounds that cannot say are
-    looked at again one step later."""
+    (it may or may not fail there; earlier is always safe), or None when it surely keeps
+    passing through `until` itself. Bounds that cannot say are looked at again one step
+    later."""
     method = getattr(bound, "holds_until", None)
-    found: datetime | None = method(t, until) if method is not None else t + step
-    return until if found is None or found > until else max(found, t + _TICK)
+    if method is None:  # it cannot say: it is looked at again (at `until` at the latest)
+        return min(t + step, until)
+    found: datetime | None = method(t, until)
+    return None if found is None or found > until else max(found, t + _TICK)
 
 
 _TICK = timedelta(microseconds=1)
