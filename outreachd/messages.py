@@ -31,18 +31,29 @@ SMS_KINDS = frozenset({PhoneKind.MOBILE, PhoneKind.PERSONAL})
 CALL_DIALER = Dialer.PRERECORDED
 
 
+_OFFER = frozenset({"down_payment", "monthly_payment", "last_payment", "months"})
+
+
 def variables(
-    rec: AccountRecord, company: CompanyIn, flags: Flags | None = None, *, at: datetime
+    rec: AccountRecord,
+    company: CompanyIn,
+    flags: Flags | None = None,
+    *,
+    at: datetime,
+    names: Set[str] | None = None,
 ) -> dict[str, object]:
     """Everything a template may use; amounts come from the source, never invented: the
     instalment offer's figures are computed from the balance (branches.instalments), exactly.
     `flags`: the account's flags with what the ledger learned (default: the source's); `at`:
-    the instant of the message (the days past due count to it)."""
+    the instant of the message (the days past due count to it); `names`: the variables the
+    template refers to (Renderer.names), when only those are wanted (the offer's figures are
+    left out when it does not print them)."""
     digits = "".join(ch for ch in rec.account_id if ch.isdigit())
     debt = rec.debt
     promise = (flags or rec.flags).promise_to_pay
+    offer = names is None or not _OFFER.isdisjoint(names)
     return {
-        **_offer(debt.balance, debt.currency, rec.locale),
+        **(_offer(debt.balance, debt.currency, rec.locale) if offer else {}),
         "pay_by": day_month(promise.pay_by, rec.locale) if promise else "",
         "given_name": rec.given_name,
         "family_name": rec.family_name,
@@ -101,13 +112,13 @@ def options(
         step = position.step if position is not None else None
     if company is None or step is None:
         return
-    values = variables(rec, company, flags, at=at)
     for channel in _preferred_first(step.channels, rec.borrower.preferences):
         template_id = renderer.template_id(rec.locale, channel, step.template)
         points = [p for p in contact_points(rec, channel) if p.id not in refused]
         if not points or not renderer.exists(template_id):
             continue
-        message = renderer.render(template_id, values)
+        names = renderer.names(template_id)
+        message = renderer.render(template_id, variables(rec, company, flags, at=at, names=names))
         for point in points:
             dialer = CALL_DIALER if channel is Channel.CALL else Dialer.MANUAL
             option = Option(

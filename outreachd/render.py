@@ -34,6 +34,7 @@ import babel.numbers
 import yaml
 from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2 import TemplateError as JinjaError
+from jinja2 import meta as jinja_meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from outreachd import yamlio
@@ -122,6 +123,7 @@ class Renderer:
         self._meta: dict[str, dict[str, object]] = {}
         self._exists: dict[str, bool] = {}
         self._parts: dict[tuple[str, str], Template] = {}
+        self._names: dict[str, frozenset[str]] = {}
 
     def template_id(self, locale: str, channel: Channel, name: str) -> str:
         return f"{locale}/{channel.value}/{name}"
@@ -138,6 +140,24 @@ class Renderer:
         found = self._meta.get(template_id)
         if found is None:
             found = self._meta[template_id] = self._read_meta(template_id)
+        return found
+
+    def names(self, template_id: str) -> frozenset[str]:
+        """Every variable the template (its body and its metadata parts) refers to, as
+        Jinja's own analysis finds them (cached): only these need computing. TemplateError
+        if it does not parse."""
+        found = self._names.get(template_id)
+        if found is None:
+            meta = self.metadata(template_id)
+            try:
+                body, _, _ = self.env.loader.get_source(self.env, f"{template_id}.txt.j2")  # type: ignore[union-attr]
+                sources = [body, *(str(meta[name]) for name in _PARTS if meta.get(name))]
+                found = frozenset().union(
+                    *(jinja_meta.find_undeclared_variables(self.env.parse(s)) for s in sources)
+                )
+            except JinjaError as exc:
+                raise TemplateError(f"{self.directory / template_id}.txt.j2: {exc}") from exc
+            self._names[template_id] = found
         return found
 
     def _read_meta(self, template_id: str) -> dict[str, object]:

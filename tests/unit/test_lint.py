@@ -206,3 +206,23 @@ def test_a_declared_license_number_is_in_the_text(tmp_path: Path) -> None:
     )
     plant(root, "en-US/sms/first_reminder", head + with_license)
     assert problems(root) == []
+
+
+def test_names_are_all_a_shipped_template_needs() -> None:
+    """Renderer.names finds every variable each shipped template uses (the dispatcher
+    computes only those): rendering with just them gives the same message, and a template
+    that prints the instalment offer names its figures."""
+    renderer = Renderer(REPO / "templates")
+    ids = sorted(
+        str(p.relative_to(REPO / "templates")).removesuffix(".txt.j2")
+        for p in (REPO / "templates").rglob("*.txt.j2")
+    )
+    assert len(ids) > 60
+    offers = 0
+    for tid in ids:
+        values = VALUES[tid.split("/", 1)[0]]
+        names = renderer.names(tid)
+        only = {k: v for k, v in values.items() if k in names}
+        assert renderer.render(tid, only) == renderer.render(tid, values), tid
+        offers += bool(names & messages._OFFER)
+    assert offers >= 3  # the instalment and hardship offers print them
