@@ -245,13 +245,23 @@ def _plan(row: Row[Any]) -> Plan:
     return Plan(**values)
 
 
+_ATTEMPT_FIELDS = tuple(f.name for f in fields(Attempt))
+
+
+@functools.lru_cache(maxsize=256)  # an instance's packs and rule IDs repeat on every row
+def _json_list(items: tuple[str, ...]) -> str:
+    return json.dumps(list(items))
+
+
 def _event_row(attempt: Attempt, now: datetime) -> dict[str, object]:
     Channel(attempt.channel), Dialer(attempt.dialer), Purpose(attempt.purpose)  # validate
     if attempt.person:
         Owner(attempt.person)
-    row: dict[str, object] = {f.name: getattr(attempt, f.name) for f in fields(Attempt)}
+    row: dict[str, object] = {name: getattr(attempt, name) for name in _ATTEMPT_FIELDS}
     row.update(
-        {key: json.dumps(list(getattr(attempt, key))) for key in ("debts", "rule_ids", "packs")}
+        debts=json.dumps(list(attempt.debts)),
+        rule_ids=_json_list(attempt.rule_ids),
+        packs=_json_list(attempt.packs),
     )
     row.update(status="sending", outcome=Outcome.UNKNOWN.value, provider_id=None)
     row.update(initiator=Initiator.COLLECTOR.value, party=Party.SELF.value)
