@@ -47,11 +47,14 @@ class TickStats:
     by_reason: dict[str, int] = field(default_factory=dict)
 
 
-# Plans decided in one transaction, then sent, then recorded in one more. Small, so that what
-# is sent was decided moments before (a provider call takes time, a sender is paced); a
-# channel whose sends take no time (`instant`: the outbox) gets the whole claimed batch at
-# once, which saves two commits (two fsyncs on SQLite) per hundred plans.
-CHUNK = 100
+# Plans are decided in one transaction, then sent, then recorded in one more: a chunk. A
+# chunk is about CHUNK_SECONDS of sending at the channel's recent pace, so that what is sent
+# was decided moments before (a provider call takes time, a sender is paced: a long code
+# sends one a second) while a fast channel does not spend two commits and a dozen statements
+# on every few plans; FIRST_CHUNK until the pace is known. A channel whose sends take no time
+# (`instant`: the outbox) gets the whole claimed batch at once.
+CHUNK_SECONDS = 1.0
+FIRST_CHUNK = 10
 RETRY_AFTER_ERROR = timedelta(minutes=5)  # a plan whose decision failed is retried then
 DISPATCH_ERROR = "DISPATCH-ERROR"
 SEND_RETRY = "SEND-RETRY"  # the provider took nothing and said try later: the step is retried
@@ -97,9 +100,12 @@ class Dispatcher:
         owner: str,
         log: Any,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ledger, self.config, self.renderer = ledger, config, renderer
         self.channel, self.owner, self.log, self.new_id = channel, owner, log, new_id
+        self.timer = timer  # seconds, for the channel's pace only
+        self.pace: float | None = None  # seconds per send, recent (moving average)
 
     def tick(
         self,
@@ -129,15 +135,25 @@ class Dispatcher:
         lease another instance took over meanwhile is left alone (counted as `lost`)."""
         stats = TickStats()
         stats.claimed = len(plans)
-        chunk = max(CHUNK, len(plans)) if getattr(self.channel, "instant", False) else CHUNK
-        for start in range(0, len(plans), chunk):
+        start = 0
+        while start < len(plans):
             if stopping():
                 self.ledger.release([p.account_id for p in plans[start:]], self.owner)
                 break
             at = now if clock is None or start == 0 else max(now, clock())
-            sends = self._decide(plans[start : start + chunk], at, stats)
+            end = start + self._chunk(len(plans) - start)
+            sends = self._decide(plans[start:end], at, stats)
             self._send_all(sends, at, stats)
+            start = end
         return stats
+
+    def _chunk(self, left: int) -> int:
+        """How many of the `left` plans to decide next (see CHUNK_SECONDS)."""
+        if getattr(self.channel, "instant", False):
+            return left
+        if self.pace is None:
+            return min(left, FIRST_CHUNK)
+        return max(1, min(left, int(CHUNK_SECONDS / max(self.pace, 1e-6))))
 
     def _decide(self, chunk: list[store.Plan], now: datetime, stats: TickStats) -> list[_Send]:
         """Decide every plan of the chunk in one transaction holding its borrowers' locks;
@@ -319,7 +335,11 @@ class Dispatcher:
         flags: list[store.Flag] = []
         logs: list[tuple[str, dict[str, object]]] = []
         try:
+            began = self.timer()
             outcomes = self._deliver(envelopes)
+            if envelopes:
+                took = (self.timer() - began) / len(envelopes)
+                self.pace = took if self.pace is None else 0.7 * self.pace + 0.3 * took
             for send, envelope, outcome in zip(sends, envelopes, outcomes, strict=True):
                 results.append(_fate(send, envelope, outcome, stats, logs))
                 if isinstance(outcome, SendError) and outcome.retry:

@@ -22,7 +22,14 @@ from outreachd.channels.base import Envelope, Receipt, SendError
 from outreachd.channels.outbox import Outbox
 from outreachd.channels.router import Router
 from outreachd.core.model import Channel, Outcome
-from outreachd.dispatch import CHUNK, DISPATCH_ERROR, RETRY_AFTER_ERROR, Dispatcher, TickStats
+from outreachd.dispatch import (
+    CHUNK_SECONDS,
+    DISPATCH_ERROR,
+    FIRST_CHUNK,
+    RETRY_AFTER_ERROR,
+    Dispatcher,
+    TickStats,
+)
 from outreachd.ledger import schema
 from outreachd.ledger.schema import LedgerError
 from outreachd.ledger.store import Ledger
@@ -98,10 +105,12 @@ class Rig:
     cfg: config.Config
     log: Log
 
-    def dispatcher(self, channel: Any, owner: str = "test-owner") -> Dispatcher:
+    def dispatcher(
+        self, channel: Any, owner: str = "test-owner", timer: Callable[[], float] | None = None
+    ) -> Dispatcher:
         return Dispatcher(
             ledger=self.ledger, config=self.cfg, renderer=Renderer(self.cfg.templates),
-            channel=channel, owner=owner, log=self.log,
+            channel=channel, owner=owner, log=self.log, **({"timer": timer} if timer else {}),
         )  # fmt: skip
 
     def events(self) -> list[dict[str, Any]]:
@@ -239,7 +248,7 @@ def test_stopping_releases_what_was_not_decided(ledger: Ledger, tmp_path: Path) 
 def test_later_chunks_are_decided_at_the_clock(ledger: Ledger, tmp_path: Path) -> None:
     """With a clock, a chunk after the first is decided (and stamped) at the clock's time,
     not at the tick's start: a slow batch never sends on a stale decision."""
-    rows = [cn_row(b, 1) for b in range(1, 152)]  # two chunks of 100 and 51
+    rows = [cn_row(b, 1) for b in range(1, 152)]  # FIRST_CHUNK, then the rest
     r = rig(ledger, tmp_path, rows, batch=500)
     later = NOW + timedelta(minutes=3)
     box = Outbox(tmp_path / "outbox.jsonl", latency=0.001)  # like a provider: not instant
@@ -247,7 +256,7 @@ def test_later_chunks_are_decided_at_the_clock(ledger: Ledger, tmp_path: Path) -
     assert stats.sent == 151
     sent_at = collections.Counter(e["at"] for e in r.events())
     iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # noqa: E731
-    assert sent_at == {iso(NOW): 100, iso(later): 51}
+    assert sent_at == {iso(NOW): FIRST_CHUNK, iso(later): 151 - FIRST_CHUNK}
 
 
 class Batch(Recorder):
@@ -385,29 +394,51 @@ def _failing(*locks: str) -> Iterator[Any]:
 
 
 class Batches(Recorder):
-    """A batch channel that keeps the size of each batch it was given."""
+    """A batch channel that keeps the size of each batch it was given; each send takes
+    `seconds` on `clock` (a fake timer, when given)."""
 
-    def __init__(self, instant: bool) -> None:
+    def __init__(self, instant: bool, seconds: float = 0.0, clock: list[float] | None = None):
         super().__init__()
-        self.instant = instant
+        self.instant, self.seconds, self.clock = instant, seconds, clock
         self.batches: list[int] = []
 
     def send_many(self, envelopes: list[Envelope]) -> list[Receipt | Exception]:
         self.batches.append(len(envelopes))
+        if self.clock is not None:
+            self.clock[0] += self.seconds * len(envelopes)
         return [self.send(e) for e in envelopes]
+
+
+def test_chunks_are_about_a_second_of_sending(ledger: Ledger, tmp_path: Path) -> None:
+    """A channel that takes time gets chunks of about CHUNK_SECONDS at its recent pace, each
+    decided just before it is sent (FIRST_CHUNK until the pace is known): a provider at 50 ms
+    a message gets 20 at a time, one paced at 1 a second gets 1 at a time."""
+    r = rig(ledger, tmp_path, [cn_row(b, 1) for b in range(1, 301)], batch=150)
+    clock = [0.0]
+    quick = Batches(instant=False, seconds=0.05, clock=clock)
+    dispatcher = r.dispatcher(quick, timer=lambda: clock[0])
+    assert dispatcher.tick(NOW).sent == 150
+    per = int(CHUNK_SECONDS / 0.05)
+    assert quick.batches == [FIRST_CHUNK, *[per] * 7]
+    assert dispatcher.pace == pytest.approx(0.05)
+    paced = Batches(instant=False, seconds=1.0, clock=clock)
+    dispatcher.channel = paced
+    assert dispatcher.tick(NOW).sent == 150
+    assert paced.batches[:2] == [per, 2] and set(paced.batches[2:]) == {1}  # it slowed down
 
 
 def test_a_channel_that_sends_in_no_time_gets_the_whole_batch(
     ledger: Ledger, tmp_path: Path
 ) -> None:
-    """A provider is sent chunks of CHUNK plans, each decided just before it is sent; an
-    instant channel (the outbox) gets the claimed batch decided and sent at once: two commits
-    instead of two per hundred plans. The same messages either way; the outbox is instant
+    """An instant channel (the outbox) gets the claimed batch decided and sent at once: two
+    commits instead of two per chunk. The same messages either way; the outbox is instant
     unless it has a latency, and a router only when every route is."""
     r = rig(ledger, tmp_path, [cn_row(b, 1) for b in range(1, 501)], batch=250)
-    slow, fast = Batches(instant=False), Batches(instant=True)
-    assert r.dispatcher(slow).tick(NOW).sent == 250  # the first claimed batch
-    assert slow.batches == [CHUNK, CHUNK, 50]
+    clock = [0.0]
+    slow = Batches(instant=False, seconds=0.01, clock=clock)
+    fast = Batches(instant=True)
+    assert r.dispatcher(slow, timer=lambda: clock[0]).tick(NOW).sent == 250  # first batch
+    assert slow.batches == [FIRST_CHUNK, 100, 100, 40]
     assert r.dispatcher(fast).tick(NOW).sent == 250  # the second
     assert fast.batches == [250]
     box = tmp_path / "o.jsonl"
