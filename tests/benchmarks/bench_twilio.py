@@ -84,9 +84,12 @@ def fake_process() -> Iterator[str]:
         proc.wait(10)
 
 
-def _config(url: str, work: Path, ledger_url: str) -> config.Config:
-    write_config(work / "outreachd.yaml", batch=500)
-    cfg = config.load(work / "outreachd.yaml")
+def _config(url: str, work: Path, ledger_url: str, index: int = 0) -> config.Config:
+    """The configuration of instance `index` (each writes its own file: instances start at
+    once)."""
+    path = work / f"outreachd-{index}.yaml"
+    write_config(path, batch=500)
+    cfg = config.load(path)
     settings = TwilioIn.model_validate({
         "account_sid": ACCOUNT, "api_base": url, "timeout_seconds": 10,
         "senders": {"US": {"messaging_service_sid": SERVICE, "messages_per_second": 10_000}},
@@ -108,7 +111,7 @@ def _dispatch(args: tuple[str, str, str, int]) -> tuple[int, float, float, float
     url, work, ledger_url, index = args
     dispatcher = _BUILT.get(args)
     if dispatcher is None:
-        cfg = _config(url, Path(work), ledger_url)
+        cfg = _config(url, Path(work), ledger_url, index)
         os.environ["OUTREACHD_TWILIO_AUTH_TOKEN"] = TOKEN
         ledger = Ledger(cfg.ledger_url)
         services = wiring.build(cfg, owner=f"bench-{index}", log=NullLog(), ledger=ledger)
@@ -227,12 +230,15 @@ def _warm(_: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--messages", type=int, default=250, help="per round")
+    ap.add_argument("--messages", type=int, help="per round (default 250; 500 per instance)")
     ap.add_argument("--postgresql", action="store_true", help="a PostgreSQL ledger")
     ap.add_argument("--instances", type=int, default=1, help="dispatchers (processes)")
-    ap.add_argument("--rounds", type=int, default=16, help="rounds (messages x rounds <= 9,999)")
+    ap.add_argument("--rounds", type=int, help="rounds, messages x rounds <= 9,999 (default 16; 4)")
     ap.add_argument("--json", nargs="?", const="bench-results/twilio.json", metavar="PATH")
     args = ap.parse_args(argv)
+    if args.instances > 1:  # each instance claims a batch (500): a round gives each one
+        args.messages, args.rounds = args.messages or 500 * args.instances, args.rounds or 4
+    args.messages, args.rounds = args.messages or 250, args.rounds or 16
     with tempfile.TemporaryDirectory(prefix="bench-twilio-") as tmp, _ledger(args) as url:
         res = run(args.messages, Path(tmp), url, args.instances, args.rounds)
     verdict = "PASS" if res["ratio"] >= 0.8 else "MISS"
