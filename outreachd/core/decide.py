@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from outreachd.core import context, static, timing
 from outreachd.core.calendars import Calendars
@@ -75,12 +76,12 @@ class ActiveRules:
     packs: tuple[str, ...]
     static: tuple[StaticRule, ...]
     timed: tuple[TimeRule, ...]
-    _shapes: dict[tuple[object, ...], tuple[tuple[TimeRule, ...], timedelta]]
+    _shapes: dict[tuple[object, ...], Shaped]
 
-    def for_attempt(
-        self, attempt: Attempt, target: ContactPoint | None
-    ) -> tuple[tuple[TimeRule, ...], timedelta]:
-        """The time rules that look at attempts of this shape, and how far back they count.
+    def for_attempt(self, attempt: Attempt, target: ContactPoint | None) -> Shaped:
+        """The rules that look at attempts of this shape (channel, dialer, purpose, the
+        target's kind and consent: all that `when` filters read): the time rules, how far
+        back they count, and the static rules, in pack order.
 
         Events older than t0 minus that lookback can never be counted at any instant >= t0.
         """
@@ -91,8 +92,16 @@ class ActiveRules:
         found = self._shapes.get(key)
         if found is None:
             rules = tuple(r for r in self.timed if timing.applies(r, attempt, target))
-            found = self._shapes[key] = (rules, _lookback(rules))
+            matches = static.attempt_matches
+            looked = tuple(r for r in self.static if matches(r.when, attempt, target))
+            found = self._shapes[key] = Shaped(rules, _lookback(rules), looked)
         return found
+
+
+class Shaped(NamedTuple):
+    timed: tuple[TimeRule, ...]
+    lookback: timedelta
+    static: tuple[StaticRule, ...]
 
 
 def _lookback(rules: tuple[TimeRule, ...]) -> timedelta:
@@ -177,7 +186,7 @@ def decide(
         raise ValueError("decide() needs an aware instant")
     at = at.astimezone(UTC)
     rules = policy.active(account)
-    timed, lookback = rules.for_attempt(attempt, account.borrower.contact(attempt.to))
+    timed, lookback, looked = rules.for_attempt(attempt, account.borrower.contact(attempt.to))
     cutoff = at - lookback
     ctx = context.build(
         account,
@@ -190,7 +199,7 @@ def decide(
     )
     if ctx.target is None:
         return Block(reasons=(UNKNOWN_TARGET,), facts=_facts(ctx, rules))
-    failed = _ids(r.id for r in rules.static if static.violates(r, ctx))
+    failed = _ids(r.id for r in looked if static.breaks(r, ctx))
     if failed:
         return Block(reasons=failed, facts=_facts(ctx, rules))
     bound = [(r, b) for r in timed if (b := timing.bind(r, ctx)) is not None]

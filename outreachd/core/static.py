@@ -66,8 +66,11 @@ def attempt_matches(when: When, att: Attempt, target: ContactPoint | None) -> bo
 
 def violates(rule: StaticRule, ctx: Ctx) -> bool:
     """True when the attempt breaks `rule`."""
-    if not when_matches(rule.when, ctx):
-        return False
+    return when_matches(rule.when, ctx) and breaks(rule, ctx)
+
+
+def breaks(rule: StaticRule, ctx: Ctx) -> bool:
+    """`violates` for a rule whose `when` is known to match the attempt."""
     if isinstance(rule, SuppressionRule):
         return _suppressed(rule, ctx)
     if isinstance(rule, PrerequisiteRule):
