@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 import babel
 import babel.dates
@@ -106,6 +107,14 @@ def day(d: date, locale: str) -> str:
     return babel.dates.format_date(d, format=pattern, locale=locale.replace("-", "_"))
 
 
+class _Compiled(NamedTuple):
+    locale: str
+    channel: Channel
+    meta: dict[str, object]
+    body: Template
+    parts: tuple[tuple[str, Template], ...]  # subject, greeting, voicemail: those it has
+
+
 class Renderer:
     """Renders `templates/<locale>/<channel>/<name>.txt.j2`; templates are read once."""
 
@@ -124,6 +133,7 @@ class Renderer:
         self._exists: dict[str, bool] = {}
         self._parts: dict[tuple[str, str], Template] = {}
         self._names: dict[str, frozenset[str]] = {}
+        self._compiled_: dict[str, _Compiled] = {}
 
     def template_id(self, locale: str, channel: Channel, name: str) -> str:
         return f"{locale}/{channel.value}/{name}"
@@ -184,18 +194,28 @@ class Renderer:
             found = self._parts[(template_id, name)] = self.env.from_string(source)
         return found
 
-    def render(self, template_id: str, variables: dict[str, object]) -> Message:
-        """Render a template; a missing variable or a template error is a TemplateError."""
-        meta = self.metadata(template_id)
-        locale, channel_name, _ = template_id.split("/", 2)
-        channel = Channel(channel_name)
-        try:
-            body = self.env.get_template(f"{template_id}.txt.j2").render(**variables).strip()
-            parts = {
-                name: self._part(template_id, name, str(meta[name])).render(**variables).strip()
+    def _compiled(self, template_id: str) -> _Compiled:
+        """The template's locale, channel, metadata, body and parts, compiled once."""
+        found = self._compiled_.get(template_id)
+        if found is None:
+            meta = self.metadata(template_id)
+            locale, channel_name, _ = template_id.split("/", 2)
+            body = self.env.get_template(f"{template_id}.txt.j2")
+            parts = tuple(
+                (name, self._part(template_id, name, str(meta[name])))
                 for name in _PARTS
                 if meta.get(name)
-            }
+            )
+            found = _Compiled(locale, Channel(channel_name), meta, body, parts)
+            self._compiled_[template_id] = found
+        return found
+
+    def render(self, template_id: str, variables: dict[str, object]) -> Message:
+        """Render a template; a missing variable or a template error is a TemplateError."""
+        try:
+            locale, channel, meta, template, compiled = self._compiled(template_id)
+            body = template.render(variables).strip()
+            parts = {name: part.render(variables).strip() for name, part in compiled}
         except (JinjaError, yaml.YAMLError) as exc:
             raise TemplateError(f"{self.directory / template_id}.txt.j2: {exc}") from exc
         if channel is Channel.CALL and not parts.get("greeting"):
