@@ -442,6 +442,35 @@ def test_histories_of_several_borrowers_in_one_transaction(ledger: Ledger) -> No
     assert [e.at for e in found["B1"]] == [NOW - timedelta(hours=4), NOW - timedelta(hours=2)]
 
 
+def test_borrowers_txn_holds_each_borrower_it_locks(
+    ledger: Ledger, another_ledger: Callable[[], Ledger]
+) -> None:
+    """Every borrower of a borrowers_txn (on PostgreSQL: one advisory lock each, taken in one
+    statement) is held until it commits: another instance's borrower_txn on the middle one
+    waits for it."""
+    other = another_ledger()
+    inside, times = threading.Event(), {}
+
+    def chunk() -> None:
+        with ledger.borrowers_txn(["B1", "B2", "B3"]) as txn:
+            inside.set()
+            time.sleep(0.3)
+            txn.reserve(attempt("B2"), NOW)
+            times["chunk_done"] = time.monotonic()
+
+    def single() -> None:
+        inside.wait(5)
+        with other.borrower_txn("B2") as txn:
+            times["single_in"] = time.monotonic()
+            times["seen"] = len(txn.history(NOW - timedelta(days=1)))
+
+    with ThreadPoolExecutor(2) as pool:
+        for f in [pool.submit(chunk), pool.submit(single)]:
+            f.result()
+    assert times["single_in"] >= times["chunk_done"]
+    assert times["seen"] == 1  # it saw the chunk's reservation
+
+
 def test_record_many_moves_each_attempt_forward_only(ledger: Ledger) -> None:
     """One transaction for a chunk's outcomes, with the same never-backwards rule."""
     a, b, c = (reserve(ledger, attempt(f"B{i}")) for i in range(3))
