@@ -11,6 +11,7 @@ the source are retired, so nobody who has paid or been recalled is contacted aga
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -21,6 +22,9 @@ from outreachd.ledger import store
 from outreachd.sources.base import AccountRecord, AccountSource, RawRow, Rejected
 
 NOT_IN_SOURCE = "NOT-IN-SOURCE"
+# a sweep of a large book says how far it got every so many rows (`sweep_progress`): a
+# million rows take minutes, and `sweep_finished` comes only at the end
+PROGRESS_EVERY = 100_000
 
 
 @dataclass(slots=True)
@@ -48,10 +52,19 @@ def sweep(*, source: AccountSource, ledger: store.Ledger, now: datetime, log: An
     index = ledger.account_index()
     seen = index.digests  # raw digest -> account_id: these rows need no parsing
 
+    started = time.monotonic()
+
     def accepted() -> Iterator[AccountRecord]:
         read = skipped = 0  # locals: this loop runs once per row of the book
+        report = PROGRESS_EVERY
         try:
             for raw in source.read_raw(today):
+                if read == report:  # that many rows are done
+                    report += PROGRESS_EVERY
+                    log.info(
+                        "sweep_progress", read=read, unchanged=skipped,
+                        rejected=stats.rejected, seconds=round(time.monotonic() - started, 1),
+                    )  # fmt: skip
                 read += 1
                 known = seen.get(raw.digest)
                 if known is not None and known not in present:

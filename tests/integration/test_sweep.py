@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import update
 
 from outreachd import sample
+from outreachd import sweep as sweep_module
 from outreachd.ledger import schema
 from outreachd.ledger.store import Ledger
 from outreachd.sources.base import RawRow
@@ -285,3 +286,28 @@ def test_a_version_3_ledger_gets_its_contacts_from_the_stored_rows(tmp_path: Pat
         assert row["account_id"] in [f[1] for f in ledger.contacts_at(number)]
     finally:
         ledger.close()
+
+
+def test_a_long_sweep_reports_its_progress(
+    ledger: Ledger, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Every PROGRESS_EVERY rows read, `sweep_progress` says how many, how many were
+    unchanged and rejected so far, and the seconds since the sweep began."""
+    monkeypatch.setattr(sweep_module, "PROGRESS_EVERY", 10)
+    path = tmp_path / "p.jsonl"
+    sample.write_jsonl(path, n_borrowers=20, seed=3)
+    rows = _rows(path)
+    rows[3]["borrower"]["phones"][0]["number"] = "12345"  # rejected: not E.164
+    _write(path, rows)
+    log = Log()
+    sweep(source=JsonlSource(path), ledger=ledger, now=NOW, log=log)
+    progress = [f for event, f in log.lines if event == "sweep_progress"]
+    assert len(rows) > 20
+    assert [f["read"] for f in progress] == list(range(10, len(rows), 10))
+    assert progress[0]["rejected"] == 1 and progress[0]["unchanged"] == 0
+    assert all(f["seconds"] >= 0 for f in progress)
+    log = Log()
+    sweep(source=JsonlSource(path), ledger=ledger, now=NOW, log=log)  # nothing changed
+    again = [f for event, f in log.lines if event == "sweep_progress"]
+    # every row but the rejected one (row 4) is recognised unchanged
+    assert [f["unchanged"] for f in again] == [n - 1 for n in range(10, len(rows), 10)]
