@@ -131,7 +131,6 @@ class Renderer:
         self.env.filters["day"] = day
         self._meta: dict[str, dict[str, object]] = {}
         self._exists: dict[str, bool] = {}
-        self._parts: dict[tuple[str, str], Template] = {}
         self._names: dict[str, frozenset[str]] = {}
         self._compiled_: dict[str, _Compiled] = {}
 
@@ -187,13 +186,6 @@ class Renderer:
             raise TemplateError(f"{path}:2:1: the metadata block must be a mapping")
         return data
 
-    def _part(self, template_id: str, name: str, source: str) -> Template:
-        """A compiled metadata part of a template, e.g. its subject line (compiled once)."""
-        found = self._parts.get((template_id, name))
-        if found is None:
-            found = self._parts[(template_id, name)] = self.env.from_string(source)
-        return found
-
     def _compiled(self, template_id: str) -> _Compiled:
         """The template's locale, channel, metadata, body and parts, compiled once."""
         found = self._compiled_.get(template_id)
@@ -202,9 +194,7 @@ class Renderer:
             locale, channel_name, _ = template_id.split("/", 2)
             body = self.env.get_template(f"{template_id}.txt.j2")
             parts = tuple(
-                (name, self._part(template_id, name, str(meta[name])))
-                for name in _PARTS
-                if meta.get(name)
+                (name, self.env.from_string(str(meta[name]))) for name in _PARTS if meta.get(name)
             )
             found = _Compiled(locale, Channel(channel_name), meta, body, parts)
             self._compiled_[template_id] = found

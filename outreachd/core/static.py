@@ -42,11 +42,6 @@ EMAIL_OK = frozenset(
 EMPLOYER_EMAIL_OK = frozenset({RegfProcedure.CONSUMER_USED, RegfProcedure.PRIOR_COLLECTOR})
 
 
-def when_matches(when: When, ctx: Ctx) -> bool:
-    """True when the attempt is one the rule looks at (see `attempt_matches`)."""
-    return attempt_matches(when, ctx.attempt, ctx.target)
-
-
 def attempt_matches(when: When, att: Attempt, target: ContactPoint | None) -> bool:
     """True when the attempt is one the rule looks at.
 
@@ -64,13 +59,9 @@ def attempt_matches(when: When, att: Attempt, target: ContactPoint | None) -> bo
     return True
 
 
-def violates(rule: StaticRule, ctx: Ctx) -> bool:
-    """True when the attempt breaks `rule`."""
-    return when_matches(rule.when, ctx) and breaks(rule, ctx)
-
-
 def breaks(rule: StaticRule, ctx: Ctx) -> bool:
-    """`violates` for a rule whose `when` is known to match the attempt."""
+    """True when the attempt breaks `rule`, whose `when` matches it (`attempt_matches`: the
+    decision keeps, per attempt shape, only the static rules that look at it)."""
     if isinstance(rule, SuppressionRule):
         return _suppressed(rule, ctx)
     if isinstance(rule, PrerequisiteRule):
