@@ -577,12 +577,32 @@ class Ledger:
         return SyncResult(new=new, changed=changed, unchanged=unchanged)
 
     def _recontact(self, conn: Connection, recs: list[AccountRecord]) -> None:
-        """Replace the contacts rows of these accounts with their current contact points."""
+        """Bring the contacts rows of these accounts to their current contact points. The
+        rows of an account whose points are as stored are left alone: most refreshes change
+        a balance or a count, and rewriting rows scattered over both of the table's indexes
+        costs a large book far more than reading them."""
         if not recs:
             return
-        ids = [rec.account_id for rec in recs]
-        conn.execute(delete(contacts).where(contacts.c.account_id.in_(ids)))
-        rows = [row for rec in recs for row in _contact_rows(rec)]
+        c = contacts.c
+        query = select(c.account_id, *(c[name] for name in _CONTACT_FIELDS)).where(
+            c.account_id.in_([rec.account_id for rec in recs])
+        )
+        stored: dict[str, list[tuple[str, ...]]] = {}
+        for account_id, *values in conn.execute(query):
+            stored.setdefault(account_id, []).append(tuple(values))
+        stale: list[str] = []
+        rows: list[dict[str, object]] = []
+        for rec in recs:
+            wanted = _contact_rows(rec)
+            old = stored.get(rec.account_id)
+            if old is not None:
+                key = sorted(tuple(row[name] for name in _CONTACT_FIELDS) for row in wanted)
+                if sorted(old) == key:
+                    continue
+                stale.append(rec.account_id)
+            rows.extend(wanted)
+        if stale:
+            conn.execute(delete(contacts).where(c.account_id.in_(stale)))
         if rows:
             conn.execute(insert(contacts), rows)
 
@@ -1108,6 +1128,9 @@ def _chunks(items: Iterable[AccountRecord], size: int) -> Iterator[list[AccountR
             chunk = []
     if chunk:
         yield chunk
+
+
+_CONTACT_FIELDS = ("address", "borrower_id", "contact_id", "owner")  # besides account_id
 
 
 def _contact_rows(rec: AccountRecord) -> list[dict[str, object]]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from outreachd import sample
 from outreachd import sweep as sweep_module
@@ -266,6 +267,48 @@ def test_contact_points_follow_the_source(ledger: Ledger, tmp_path: Path) -> Non
     assert [f[:3] for f in ledger.contacts_at("+12025550123")] == [
         (row["borrower_id"], row["account_id"], phone["id"])
     ]
+
+
+def test_a_refresh_rewrites_only_the_contact_rows_that_changed(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """Accounts whose data changed but whose contact points did not keep their contacts
+    rows as they are (on a large book, rewriting them costs more than the rest of the
+    refresh); an account whose number changed gets its rows replaced, and a new account its
+    first ones."""
+    path = tmp_path / "p.jsonl"
+    sample.write_jsonl(path, n_borrowers=8, seed=11)
+    rows = _rows(path)
+    sweep(source=JsonlSource(path), ledger=ledger, now=NOW, log=Log())
+    with_phones = [r for r in rows if r["borrower"].get("phones")]
+    balance_only, renumbered = with_phones[0], with_phones[1]
+    balance_only["debt"]["balance"] = str(Decimal(balance_only["debt"]["balance"]) + 1)
+    old = renumbered["borrower"]["phones"][0]["number"]
+    renumbered["borrower"]["phones"][0]["number"] = "+12025550177"
+    added = json.loads(json.dumps(balance_only))
+    added["account_id"] += "-new"
+    _write(path, [*rows, added])
+    written: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "contacts" in statement and not statement.lstrip().upper().startswith("SELECT"):
+            written.append((statement, params))
+
+    event.listen(ledger._engine, "before_cursor_execute", seen)
+    try:
+        stats = sweep(source=JsonlSource(path), ledger=ledger, now=NOW, log=Log())
+    finally:
+        event.remove(ledger._engine, "before_cursor_execute", seen)
+    assert (stats.new, stats.changed) == (1, 2)
+    touched = json.dumps([params for _, params in written], default=str)
+    assert renumbered["account_id"] in touched and added["account_id"] in touched
+    assert f'"{balance_only["account_id"]}"' not in touched
+    number = balance_only["borrower"]["phones"][0]["number"]
+    assert {balance_only["account_id"], added["account_id"]} <= {
+        f[1] for f in ledger.contacts_at(number)
+    }
+    assert renumbered["account_id"] not in [f[1] for f in ledger.contacts_at(old)]
+    assert renumbered["account_id"] in [f[1] for f in ledger.contacts_at("+12025550177")]
 
 
 def test_a_version_3_ledger_gets_its_contacts_from_the_stored_rows(tmp_path: Path) -> None:
