@@ -74,6 +74,9 @@ class SmtpIn(_Strict):
     password_env: str = "OUTREACHD_SMTP_PASSWORD"
     from_: str = Field(alias="from", min_length=3)  # e.g. "Acme Recovery <care@acme.example>"
     list_unsubscribe: str = Field(pattern=r"^(mailto:|https://)")  # where an opt-out goes
+    # also offer the daemon's own one-click unsubscribe (RFC 8058) at webhooks.public_url:
+    # a mail provider's "Unsubscribe" posts there and the opt-out is recorded at once
+    one_click: bool = False
     timeout_seconds: float = Field(default=30, gt=0)
     cafile: str | None = None  # a private CA for the relay's certificate (else the system's)
 
@@ -354,10 +357,7 @@ def _channel_problems(raw: ConfigIn, located: yamlio.Located) -> list[yamlio.Pro
         else:
             continue
         problems.append(yamlio.Problem(located.file, line, col, path, why))
-    if raw.webhooks is not None and raw.channels.twilio is None:
-        line, col = located.where(("webhooks",))
-        why = "needs channels.twilio (its auth token checks every callback's signature)"
-        problems.append(yamlio.Problem(located.file, line, col, ("webhooks",), why))
+    problems += _webhook_problems(raw, located)
     twilio = raw.channels.twilio
     for country, sender in (twilio.senders if twilio else {}).items():
         if (sender.messaging_service_sid is None) == (sender.from_ is None):
@@ -371,6 +371,30 @@ def _channel_problems(raw: ConfigIn, located: yamlio.Located) -> list[yamlio.Pro
             line, col = located.where(where)
             why = "calls are routed to Twilio: give call_from (or from), the number they come from"
             problems.append(yamlio.Problem(located.file, line, col, where, why))
+    return problems
+
+
+def _webhook_problems(raw: ConfigIn, located: yamlio.Located) -> list[yamlio.Problem]:
+    """Webhooks need something to serve (Twilio's callbacks, whose auth token checks their
+    signatures, or the e-mails' one-click unsubscribe), and one_click needs them, on https."""
+    problems = []
+    one_click = raw.channels.smtp is not None and raw.channels.smtp.one_click
+    if one_click and raw.webhooks is None:
+        path = ("channels", "smtp", "one_click")
+        line, col = located.where(path)
+        why = "needs webhooks (mail providers post the one-click unsubscribe there)"
+        problems.append(yamlio.Problem(located.file, line, col, path, why))
+    if one_click and raw.webhooks is not None and not raw.webhooks.public_url.startswith("https:"):
+        line, col = located.where(("webhooks", "public_url"))
+        why = "must be https:// for channels.smtp.one_click (RFC 8058: mail providers post there)"
+        problems.append(yamlio.Problem(located.file, line, col, ("webhooks", "public_url"), why))
+    if raw.webhooks is not None and raw.channels.twilio is None and not one_click:
+        line, col = located.where(("webhooks",))
+        why = (
+            "needs channels.twilio (its auth token checks every callback's signature) or"
+            " channels.smtp.one_click: nothing would be served"
+        )
+        problems.append(yamlio.Problem(located.file, line, col, ("webhooks",), why))
     return problems
 
 

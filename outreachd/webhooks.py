@@ -1,11 +1,20 @@
 """The daemon's HTTP endpoint: Twilio's message status callbacks, incoming SMS, the calls'
-answer, key-press and status webhooks (see channels/twilio_voice.py), and /healthz.
+answer, key-press and status webhooks (see channels/twilio_voice.py), the e-mails' one-click
+unsubscribe (RFC 8058, channels.smtp.one_click), and /healthz. Without channels.twilio only
+the last two are served.
 
 Every callback must carry a valid X-Twilio-Signature, computed by Twilio over the public URL
 it called and the form fields, with the account's auth token; anything else gets 403 and a
 `webhook_rejected` log line. A callback is idempotent on Twilio's MessageSid: the ledger never
 moves an attempt backwards, so a repeated or out-of-order callback changes nothing (and raises
 no flag twice). A malformed body gets 400, never a crash.
+
+One-click unsubscribe: a mail provider's "Unsubscribe" POSTs `List-Unsubscribe=One-Click` to
+the URL in the message's List-Unsubscribe header, which names the attempt; the address it went
+to is opted out of e-mail at once (`address_opt_outs`, source `email-one-click:<attempt>`),
+once however often it is posted. A GET (a person following the link, or a mail scanner) only
+shows a page with a button that posts. The attempt id (uuid4, 128 random bits) is what makes
+the link unguessable; an unknown one gets 404.
 
 Delivery receipts: `delivered` -> delivered; `undelivered` / `failed` -> failed, and an error
 code that proves something about the number is learned: 21610 (the recipient opted out at the
@@ -15,6 +24,7 @@ landline) -> the number flagged invalid_contact.
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 import uuid
@@ -29,6 +39,7 @@ from twilio.request_validator import RequestValidator
 
 from outreachd import overlay
 from outreachd.channels import twilio_voice as voice
+from outreachd.channels.smtp import ONE_CLICK_PATH
 from outreachd.config import WebhooksIn
 from outreachd.core import model
 from outreachd.errors import OutreachError
@@ -60,18 +71,20 @@ class WebhookServer:
         settings: WebhooksIn,
         *,
         ledger: Callable[[], Ledger],
-        auth_token: str,
-        replies: Replies,
+        auth_token: str | None,
+        replies: Replies | None,
         log: Any,
         clock: Callable[[], datetime],
         confirm: Confirm | None = None,
     ) -> None:
-        """`ledger` gives the current ledger (a reload may swap it); `confirm` renders the
-        answer to STOP (see receive_reply)."""
+        """`ledger` gives the current ledger (a reload may swap it); `auth_token` and
+        `replies` serve Twilio's webhooks (None: no Twilio, those paths are not served);
+        `confirm` renders the answer to STOP (see receive_reply)."""
         host, _, port = settings.listen.rpartition(":")
         self.settings, self.ledger, self.log, self.clock = settings, ledger, log, clock
         self.replies, self.confirm = replies, confirm
-        self.validator = RequestValidator(auth_token)
+        self.validator = RequestValidator(auth_token) if auth_token else None
+        self.twilio_paths = (STATUS_PATH, SMS_PATH, *VOICE_PATHS) if replies is not None else ()
         self.httpd = _Server((host, int(port)), _handler(self))
         self.httpd.daemon_threads = True
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -98,7 +111,8 @@ class WebhookServer:
     def signed(self, path: str, form: dict[str, str], signature: str | None) -> bool:
         """Whether Twilio signed this request (else it is logged as rejected)."""
         url = self.settings.public_url.rstrip("/") + path
-        if signature and self.validator.validate(url, form, signature):
+        validator = self.validator
+        if signature and validator is not None and validator.validate(url, form, signature):
             return True
         self.log.warning("webhook_rejected", path=urlsplit(path).path, reason="signature")
         return False
@@ -109,6 +123,7 @@ class WebhookServer:
         sid, sender, body = form.get("MessageSid"), form.get("From"), form.get("Body")
         if not sid or not sender or body is None:
             return 400, _twiml(None)
+        assert self.replies is not None  # the path is served with Twilio's settings only
         text = receive_reply(
             self.ledger(), self.replies, sid=sid, sender=sender, body=body, now=self.clock(),
             log=self.log, confirm=self.confirm,
@@ -138,6 +153,33 @@ class WebhookServer:
         if moved is not None and to[0] == "failed" and code:
             ledger.add_flags(_learned(moved, code), now)
         return 200, {"recorded": moved is not None}
+
+    # ---------------------------------------------------------------- e-mail
+    def unsubscribe_page(self, attempt: str) -> tuple[int, str]:
+        """What following the unsubscribe link shows: a button that posts (a GET changes
+        nothing: mail scanners follow links)."""
+        found = self.ledger().sent_attempt(attempt, "email") if attempt else None
+        if found is None:
+            return 404, _page(None, "unknown")
+        return 200, _page(found[2], "ask", attempt)
+
+    def email_opt_out(self, attempt: str, form: dict[str, str]) -> tuple[int, str]:
+        """A one-click unsubscribe (see the module docstring)."""
+        if form.get("List-Unsubscribe") != "One-Click":
+            return 400, _page(None, "unknown")
+        ledger = self.ledger()
+        found = ledger.sent_attempt(attempt, "email") if attempt else None
+        if found is None:
+            self.log.warning("webhook_rejected", path=ONE_CLICK_PATH, reason="unknown attempt")
+            return 404, _page(None, "unknown")
+        borrower, contact, locale = found
+        flag = Flag(borrower, *overlay.opt_out("email", contact), f"email-one-click:{attempt}")
+        recorded = ledger.add_flag_once(flag, self.clock())
+        self.log.info(
+            "email_opt_out", attempt_id=attempt, borrower_id=borrower, contact_id=contact,
+            recorded=recorded,
+        )  # fmt: skip
+        return 200, _page(locale, "done")
 
     # ---------------------------------------------------------------- calls
     def voice(self, route: str, attempt: str, form: dict[str, str]) -> tuple[int, str]:
@@ -293,6 +335,39 @@ def _actions(
     return list(flags.values()), list(hands.values())
 
 
+# the one-click unsubscribe's pages, by the language of the e-mail they answer
+_PAGES = {
+    "en": {
+        "ask": ("Unsubscribe", "Stop our e-mails to this address?", "Unsubscribe"),
+        "done": ("Unsubscribed", "You will get no more e-mails from us at this address.", ""),
+        "unknown": ("Not found", "This unsubscribe link is not valid.", ""),
+    },
+    "zh": {
+        "ask": ("退订", "不再向此邮箱发送我们的邮件？", "退订"),
+        "done": ("已退订", "我们将不再向此邮箱发送邮件。", ""),
+        "unknown": ("未找到", "此退订链接无效。", ""),
+    },
+}
+
+
+def _page(locale: str | None, which: str, attempt: str = "") -> str:
+    """A one-click unsubscribe page: `ask` (a button that posts), `done` or `unknown`."""
+    lang = "zh" if (locale or "").startswith("zh") else "en"
+    title, text, button = (html.escape(part) for part in _PAGES[lang][which])
+    form = ""
+    if button:
+        action = html.escape(f"{ONE_CLICK_PATH}?{urlencode({'attempt': attempt})}", quote=True)
+        form = (
+            f'<form method="post" action="{action}">'
+            '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+            f'<button type="submit">{button}</button></form>\n'
+        )
+    return (
+        f'<!doctype html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+        f"<title>{title}</title></head>\n<body>\n<p>{text}</p>\n{form}</body></html>\n"
+    )
+
+
 def _twiml(text: str | None) -> str:
     """Twilio's answer: one message, or none."""
     if text is None:
@@ -321,17 +396,26 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        if urlsplit(self.path).path != HEALTH_PATH:
+        route = urlsplit(self.path).path
+        if route == HEALTH_PATH:
+            self._answer(*self.owner.health())
+        elif route == ONE_CLICK_PATH:
+            try:
+                self._html(*self.owner.unsubscribe_page(self._attempt()))
+            except OutreachError as exc:
+                self._unavailable(route, exc)
+        else:
             self._answer(404, {"error": "not found"})
-            return
-        self._answer(*self.owner.health())
 
     def do_POST(self) -> None:
         route = urlsplit(self.path).path
-        if route not in (STATUS_PATH, SMS_PATH, *VOICE_PATHS):
+        if route == ONE_CLICK_PATH:
+            self._one_click()
+            return
+        if route not in self.owner.twilio_paths:
             self._answer(404, {"error": "not found"})
             return
-        attempt = parse_qs(urlsplit(self.path).query).get("attempt", [""])[0]
+        attempt = self._attempt()
         if route in VOICE_PATHS and not attempt:
             self._answer(400, {"error": "the attempt query parameter is required"})
             return
@@ -352,8 +436,24 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._reply(*self.owner.incoming_sms(form))
         except OutreachError as exc:  # the ledger is down: Twilio retries on 5xx
-            self.owner.log.error("webhook_failed", path=route, error=str(exc))
-            self._answer(503, {"error": "ledger unavailable"})
+            self._unavailable(route, exc)
+
+    def _one_click(self) -> None:
+        form = self._form()
+        try:
+            if form is None:
+                self._html(400, _page(None, "unknown"))
+            else:
+                self._html(*self.owner.email_opt_out(self._attempt(), form))
+        except OutreachError as exc:  # the ledger is down: the provider tries again
+            self._unavailable(ONE_CLICK_PATH, exc)
+
+    def _attempt(self) -> str:
+        return parse_qs(urlsplit(self.path).query).get("attempt", [""])[0]
+
+    def _unavailable(self, route: str, exc: OutreachError) -> None:
+        self.owner.log.error("webhook_failed", path=route, error=str(exc))
+        self._answer(503, {"error": "ledger unavailable"})
 
     def _form(self) -> dict[str, str] | None:
         try:
@@ -364,6 +464,9 @@ class _Handler(BaseHTTPRequestHandler):
             return dict(parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)))
         except (ValueError, UnicodeDecodeError):
             return None
+
+    def _html(self, status: int, page: str) -> None:
+        self._send(status, page, "text/html; charset=utf-8")
 
     def _reply(self, status: int, twiml: str) -> None:
         self._send(status, twiml, "text/xml; charset=utf-8")

@@ -12,7 +12,7 @@ from outreachd import replies, yamlio
 from outreachd.channels.base import Channel
 from outreachd.channels.outbox import Outbox
 from outreachd.channels.router import Router
-from outreachd.channels.smtp import Smtp
+from outreachd.channels.smtp import ONE_CLICK_PATH, Smtp
 from outreachd.channels.twilio_sms import TwilioSms
 from outreachd.channels.twilio_voice import TwilioVoice
 from outreachd.config import Config
@@ -67,9 +67,13 @@ def channel(cfg: Config) -> Channel:
         if cfg.smtp.username:
             smtp = cfg.smtp
             password = _secret(cfg, "channels.smtp", smtp.password_credential, smtp.password_env)
+        one_click = None
+        if cfg.smtp.one_click:
+            assert cfg.webhooks is not None  # config.load requires them for one_click
+            one_click = cfg.webhooks.public_url.rstrip("/") + ONE_CLICK_PATH
         try:
             routes[model.Channel.EMAIL] = Smtp(
-                cfg.smtp, password=password, base_dir=cfg.file.parent
+                cfg.smtp, password=password, base_dir=cfg.file.parent, one_click_url=one_click
             )
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"{cfg.file}: channels.smtp.cafile: {exc}") from None
@@ -88,11 +92,14 @@ def channel(cfg: Config) -> Channel:
     return Router(routes, outbox) if routes else outbox
 
 
-def webhook_needs(cfg: Config) -> tuple[str, Replies]:
+def webhook_needs(cfg: Config) -> tuple[str | None, Replies | None]:
     """What the webhooks need beyond their address: Twilio's auth token (it checks every
-    callback's signature) and the reply lists. ConfigError naming every problem (never the
-    token); config.load has made sure channels.twilio is there."""
-    assert cfg.webhooks is not None and cfg.twilio is not None
+    callback's signature) and the reply lists; (None, None) without channels.twilio (then
+    only the one-click unsubscribe and /healthz are served). ConfigError naming every
+    problem (never the token)."""
+    assert cfg.webhooks is not None
+    if cfg.twilio is None:
+        return None, None
     tw, problems = cfg.twilio, []
     token, readings = "", None
     try:

@@ -18,17 +18,31 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
+from urllib.parse import urlencode
 
 from outreachd import overlay
 from outreachd.channels.base import Envelope, Receipt, SendError
 from outreachd.config import SmtpIn
 from outreachd.core.model import Outcome
 
+# where the daemon's webhooks take a one-click unsubscribe (RFC 8058), under public_url
+ONE_CLICK_PATH = "/email/unsubscribe"
+
 
 class Smtp:
-    def __init__(self, settings: SmtpIn, *, password: str | None, base_dir: Path) -> None:
-        """`password` only when `settings.username` is set; `base_dir` resolves `cafile`."""
+    def __init__(
+        self,
+        settings: SmtpIn,
+        *,
+        password: str | None,
+        base_dir: Path,
+        one_click_url: str | None = None,
+    ) -> None:
+        """`password` only when `settings.username` is set; `base_dir` resolves `cafile`;
+        `one_click_url`: the daemon's one-click unsubscribe endpoint (webhooks.py), offered
+        first in each message's List-Unsubscribe with the attempt's id."""
         self.settings, self._password = settings, password
+        self._one_click = one_click_url
         cafile = (base_dir / settings.cafile).resolve() if settings.cafile else None
         # built once: a missing or bad CA file is found at start (and by `check`), an OSError
         self._context = (
@@ -47,8 +61,11 @@ class Smtp:
         mime["Subject"] = msg.subject or ""
         mime["Date"] = format_datetime(envelope.sent_at)
         mime["Message-ID"] = make_msgid(idstring=envelope.attempt_id, domain=self._domain)
-        mime["List-Unsubscribe"] = f"<{s.list_unsubscribe}>"
-        if s.list_unsubscribe.startswith("https://"):
+        targets = [s.list_unsubscribe]
+        if self._one_click:
+            targets.insert(0, f"{self._one_click}?{urlencode({'attempt': envelope.attempt_id})}")
+        mime["List-Unsubscribe"] = ", ".join(f"<{target}>" for target in targets)
+        if targets[0].startswith("https://"):
             mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
         mime["X-Outreachd-Attempt"] = envelope.attempt_id
         mime.set_content(msg.body, cte=_cte(msg.body))

@@ -849,6 +849,28 @@ class Ledger:
             with self._write() as conn:
                 conn.execute(insert(flags), rows)
 
+    def add_flag_once(self, flag: Flag, now: datetime) -> bool:
+        """Record `flag` unless the borrower already has a flag from the same source (a
+        request repeated by whoever sent it); whether it was recorded now."""
+        f = flags.c
+        with self._write(flag.borrower_id) as conn:
+            query = select(f.id).where(f.borrower_id == flag.borrower_id, f.source == flag.source)
+            if conn.execute(query.limit(1)).first() is not None:
+                return False
+            conn.execute(insert(flags), [_flag_row(flag, now)])
+        return True
+
+    def sent_attempt(self, attempt_id: str, channel: str) -> tuple[str, str, str | None] | None:
+        """(borrower, contact id, locale) of an attempt the collector made on `channel`, or
+        None: no such attempt."""
+        e = events.c
+        query = select(e.borrower_id, e.contact_id, e.locale).where(
+            e.id == attempt_id, e.channel == channel, e.initiator == Initiator.COLLECTOR.value
+        )
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (row[0], row[1], row[2])
+
     def inbound(
         self,
         *,

@@ -112,3 +112,40 @@ def test_webhooks_listen_while_the_daemon_runs(
         daemon.close()
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{base}/healthz", timeout=2)
+
+
+def test_webhooks_without_twilio_serve_the_one_click_unsubscribe(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """E-mail's one-click unsubscribe is enough for webhooks: the daemon serves it and
+    /healthz, and not Twilio's paths (there is no token to check their signatures)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    write_config(
+        deployment.config,
+        channels="channels:\n  outbox: {latency_ms: 0}\n"
+        "  smtp: {host: 127.0.0.1, from: 'Acme <care@acme.example>',"
+        " list_unsubscribe: 'mailto:optout@acme.example', one_click: true}\n"
+        f"webhooks: {{listen: '127.0.0.1:{port}', public_url: 'https://hooks.example'}}\n",
+    )
+    monkeypatch.delenv("OUTREACHD_TWILIO_AUTH_TOKEN", raising=False)
+    daemon = Daemon(deployment)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        daemon.wait_for("READY=1")
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as answer:
+            assert answer.status == 200
+        for path, data in (
+            ("/email/unsubscribe?attempt=" + "0" * 32, None),
+            ("/twilio/status", b"MessageSid=SM1&MessageStatus=delivered"),
+        ):
+            with pytest.raises(urllib.error.HTTPError) as missing:
+                urllib.request.urlopen(urllib.request.Request(f"{base}{path}", data=data),
+                                       timeout=5)  # fmt: skip
+            assert missing.value.code == 404
+            missing.value.close()
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert daemon.proc.wait(30) == 0
+    finally:
+        daemon.close()

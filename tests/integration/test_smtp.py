@@ -9,6 +9,8 @@ import email
 import email.policy
 import socket
 import ssl
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
@@ -19,14 +21,18 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from sqlalchemy import update
 
 from outreachd import wiring
 from outreachd.channels.router import Router
-from outreachd.config import SmtpIn
+from outreachd.channels.smtp import ONE_CLICK_PATH
+from outreachd.config import SmtpIn, WebhooksIn
 from outreachd.core.model import Channel
 from outreachd.dispatch import SEND_RETRY
+from outreachd.ledger import schema
 from outreachd.ledger.store import Ledger
 from outreachd.overlay import INVALID_CONTACT
+from outreachd.webhooks import WebhookServer
 from tests.acceptance.daemon_kit import write_config
 from tests.acceptance.test_cli import run
 from tests.integration.test_dispatch import NOW, Rig, cn_row, rig
@@ -271,3 +277,103 @@ def test_smtp_route_needs_smtp_settings(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "channels.route.email: needs channels.smtp" in proc.stderr
     assert f"{path}:" in proc.stderr
+
+
+PUBLIC = "https://hooks.example/outreachd"
+
+
+def _http(url: str, data: bytes | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST")
+    if data is not None:  # as a mail provider posts it (RFC 8058 section 3.2)
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def test_one_click_unsubscribe_opts_the_address_out_once_and_for_good(
+    ledger: Ledger, tmp_path: Path, server: Server, request: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With channels.smtp.one_click, List-Unsubscribe offers the daemon's own URL for the
+    attempt before the mailto, with List-Unsubscribe-Post. Following the link only shows a
+    button; the provider's POST records the opt-out of that address (once, however often it
+    comes); an unknown attempt is 404; Twilio's paths are not served without Twilio. The
+    next e-mail step to that address is blocked, and nothing more is sent."""
+    r = smtp_rig(ledger, tmp_path, server, security_of(server, request),
+                 [email_only(1, "b1@example.net")])  # fmt: skip
+    assert r.cfg.smtp is not None
+    hooks_in = WebhooksIn(listen="127.0.0.1:0", public_url=PUBLIC)
+    smtp = r.cfg.smtp.model_copy(update={"one_click": True})
+    r.cfg = dataclasses.replace(r.cfg, smtp=smtp, webhooks=hooks_in)
+    assert dispatch(r, monkeypatch).sent == 1
+    (msg,) = server.mailbox.messages
+    (event,) = r.events()
+    url = f"{PUBLIC}{ONE_CLICK_PATH}?attempt={event['id']}"
+    assert msg["List-Unsubscribe"] == f"<{url}>, <mailto:optout@acme.example>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    hooks = WebhookServer(hooks_in, ledger=lambda: ledger, auth_token=None, replies=None,
+                          log=r.log, clock=lambda: NOW)  # fmt: skip
+    hooks.start()
+    try:
+        local = url.replace(PUBLIC, f"http://127.0.0.1:{hooks.port}")
+        status, page = _http(local)
+        assert status == 200 and 'name="List-Unsubscribe" value="One-Click"' in page
+        assert opt_outs(ledger) == []  # a GET changes nothing
+        assert _http(local, b"List-Unsubscribe=One-Click")[0] == 200
+        assert _http(local, b"List-Unsubscribe=One-Click")[0] == 200  # posted again
+        assert _http(local, b"")[0] == 400
+        assert _http(local.replace(event["id"], "f" * 32), b"List-Unsubscribe=One-Click")[0] == 404
+        assert _http(f"http://127.0.0.1:{hooks.port}/twilio/status", b"MessageSid=SM1")[0] == 404
+    finally:
+        hooks.stop()
+    assert opt_outs(ledger) == [("address_opt_outs", {"add": [f"email:{event['contact_id']}"]})]
+    recorded = [f for e, f in r.log.lines if e == "email_opt_out"]
+    assert [f["recorded"] for f in recorded] == [True, False]
+
+    with ledger._engine.begin() as conn:  # the next step, due now
+        conn.execute(update(schema.plans).values(next_due_at=NOW + timedelta(hours=1)))
+    later = dispatch(r, monkeypatch, NOW + timedelta(hours=1))
+    assert later.sent == 0 and len(server.mailbox.messages) == 1
+    blocked = [f for e, f in r.log.lines if e == "outreach_blocked"]
+    assert blocked and "CN-ADDRESS-OPT-OUT" in blocked[-1]["rule_ids"]
+
+
+def opt_outs(ledger: Ledger) -> list[tuple[str, Any]]:
+    with ledger.borrower_txn("CN-0001") as txn:
+        return [(f.name, f.value) for f in txn.flags(["address_opt_outs"]).get("CN-0001", [])]
+
+
+CONFIG_ONE_CLICK = """\
+channels:
+  smtp:
+    host: 127.0.0.1
+    from: "Acme <care@acme.example>"
+    list_unsubscribe: "mailto:optout@acme.example"
+    one_click: true
+  route: {email: smtp}
+"""
+
+
+@pytest.mark.parametrize(
+    ("webhooks", "error"),
+    [
+        ("", "channels.smtp.one_click: needs webhooks"),
+        ("webhooks: {public_url: 'http://hooks.example'}\n", "webhooks.public_url: must be https"),
+        ("webhooks: {public_url: 'https://hooks.example'}\n", None),
+    ],
+)
+def test_one_click_needs_https_webhooks_and_is_enough_for_them(
+    tmp_path: Path, webhooks: str, error: str | None
+) -> None:
+    """one_click needs webhooks on an https public URL (RFC 8058); with it, webhooks
+    without Twilio are valid (they serve the unsubscribe and /healthz)."""
+    path = tmp_path / "outreachd.yaml"
+    write_config(path, channels=CONFIG_ONE_CLICK + webhooks)
+    proc = run("check", "--config", str(path))
+    if error is None:
+        assert proc.returncode == 0, proc.stderr
+    else:
+        assert proc.returncode == 1 and error in proc.stderr and f"{path}:" in proc.stderr
