@@ -15,7 +15,7 @@ from outreachd.core import localtime, planner
 from outreachd.core.model import Account, Purpose
 from outreachd.dispatch import learned_flags, refused_contacts
 from outreachd.ledger import store
-from outreachd.ledger.store import Ledger
+from outreachd.ledger.store import Flag, Ledger
 from outreachd.render import Renderer
 from outreachd.sources import records
 
@@ -56,7 +56,7 @@ def record_flag(
         now = clock.now()
         with ledger.borrower_txn(borrower) as txn:
             txn.add_flag(name, value, source, now)
-            txn.reopen(now, waiting=name == "hardship" and value is True)
+            txn.reopen(now, waiting=store.pulls_forward([Flag(borrower, name, value, source)]))
         shown = json.dumps(value, ensure_ascii=False)
         out.write(f"{borrower}: {name} = {shown} recorded at {now.isoformat()} ({source})\n")
         return 0

@@ -213,10 +213,17 @@ def _insert_handoffs(conn: Connection, rows: Iterable[HandoffRow], now: datetime
         conn.execute(insert(handoffs), hand)
 
 
+def pulls_forward(raised: Iterable[Flag]) -> bool:
+    """Whether these new flags bring the borrower's waiting plans forward as well as the
+    blocked ones (see _reopen): hardship, whose offer goes out at the next lawful moment,
+    not after the ladder's wait."""
+    return any(flag.name == "hardship" and flag.value is True for flag in raised)
+
+
 def _reopen(conn: Connection, borrower_id: str, now: datetime, *, waiting: bool) -> int:
     """The borrower's flags changed: their blocked plans are decided again now (a restriction
-    may have lifted, a branch may apply); with `waiting`, their waiting plans too (hardship:
-    the offer goes out at the next lawful moment, not after the ladder's wait). How many."""
+    may have lifted, a branch may apply); with `waiting` (pulls_forward), their waiting plans
+    too. How many."""
     statuses = ["blocked", "due"] if waiting else ["blocked"]
     stmt = (
         update(plans)
@@ -910,8 +917,7 @@ class Ledger:
             flag_rows = [_flag_row(flag, at) for flag in raise_flags]
             if flag_rows:
                 conn.execute(insert(flags), flag_rows)
-                hardship = any(f.name == "hardship" and f.value is True for f in raise_flags)
-                _reopen(conn, borrower_id, at, waiting=hardship)
+                _reopen(conn, borrower_id, at, waiting=pulls_forward(raise_flags))
             _insert_handoffs(conn, handoffs_, at)
             if answer is not None:
                 sent = _event_row(answer, at) | {"status": "sent", "outcome": "sms_sent"}
