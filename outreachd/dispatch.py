@@ -113,16 +113,33 @@ class Dispatcher:
         stopping: Callable[[], bool] = lambda: False,
         clock: Callable[[], datetime] | None = None,
     ) -> TickStats:
-        """Handle every plan due at `now` (one claimed batch), a chunk at a time: decide the
-        chunk in one transaction, then send it. A later chunk is decided at `clock()` when a
-        clock is given (never before `now`). Once `stopping()`, the chunks not yet decided
-        are released; a decided chunk is always sent (its attempts are reserved)."""
+        """Handle the plans due at `now`, up to a batch, a chunk at a time: decide the chunk
+        in one transaction, then send it. On PostgreSQL the batch is first claimed under a
+        lease (handle); on SQLite each chunk is taken in the transaction that decides it
+        (BEGIN IMMEDIATE: no other writer meanwhile, so no lease). A later chunk is decided
+        at `clock()` when a clock is given (never before `now`). Once `stopping()`, no more
+        chunks are decided (claimed ones are released); a decided chunk is always sent (its
+        attempts are reserved)."""
         sched = self.config.schedule
-        lease = timedelta(seconds=sched.lease_seconds)
         if self.ledger.unrecorded:  # outcomes of an earlier tick first; LedgerError: not yet
             self.log.info("outcomes_recorded_late", batches=self.ledger.flush_unrecorded())
-        plans = self.ledger.claim_due(now, self.owner, lease, sched.batch)
-        return self.handle(plans, now, stopping, clock)
+        if self.ledger.leases:
+            lease = timedelta(seconds=sched.lease_seconds)
+            plans = self.ledger.claim_due(now, self.owner, lease, sched.batch)
+            return self.handle(plans, now, stopping, clock)
+        stats = TickStats()
+        while stats.claimed < sched.batch and not stopping():
+            at = now if clock is None or stats.claimed == 0 else max(now, clock())
+            size = self._chunk(sched.batch - stats.claimed)
+            out = _Out(now=at, stats=stats)
+            with self.ledger.due_txn(now, size) as (txn, chunk, payloads):
+                stats.claimed += len(chunk)
+                sends = self._decide_in(txn, chunk, _records(payloads), out, release=None)
+            self._log(out)
+            self._send_all(sends, at, stats)
+            if len(chunk) < size:  # nothing more is due
+                break
+        return stats
 
     def handle(
         self,
@@ -131,8 +148,9 @@ class Dispatcher:
         stopping: Callable[[], bool] = lambda: False,
         clock: Callable[[], datetime] | None = None,
     ) -> TickStats:
-        """Decide, send and record plans this dispatcher claimed (see tick). A plan whose
-        lease another instance took over meanwhile is left alone (counted as `lost`)."""
+        """Decide, send and record plans this dispatcher claimed under a lease (see tick). A
+        plan whose lease another instance took over meanwhile is left alone (counted as
+        `lost`)."""
         stats = TickStats()
         stats.claimed = len(plans)
         start = 0
@@ -156,19 +174,11 @@ class Dispatcher:
         return max(1, min(left, int(CHUNK_SECONDS / max(self.pace, 1e-6))))
 
     def _decide(self, chunk: list[store.Plan], now: datetime, stats: TickStats) -> list[_Send]:
-        """Decide every plan of the chunk in one transaction holding its borrowers' locks;
-        commit the reservations and the plans (which releases their leases); the sends."""
-        payloads = self.ledger.account_payloads(p.account_id for p in chunk)
-        recs: dict[str, AccountRecord | Exception] = {}
-        for account_id, payload in payloads.items():
-            try:
-                recs[account_id] = records.load_payload(payload)
-            except ValueError as exc:
-                recs[account_id] = exc
+        """Decide claimed plans in one transaction holding their borrowers' locks, after
+        checking the leases are still this dispatcher's (fencing); the sends."""
+        recs = _records(self.ledger.account_payloads(p.account_id for p in chunk))
         borrowers = {p.borrower_id for p in chunk}
         borrowers |= {r.borrower_id for r in recs.values() if isinstance(r, AccountRecord)}
-        sends: list[_Send] = []
-        saved: list[store.Plan] = []
         out = _Out(now=now, stats=stats)
         with self.ledger.borrowers_txn(borrowers) as txn:
             held = txn.still_held((p.account_id for p in chunk), self.owner)
@@ -177,38 +187,59 @@ class Dispatcher:
                 stats.lost += len(lost)
                 out.logs.extend(("plan_lease_lost", _lease_lost(p, now)) for p in lost)
                 chunk = [p for p in chunk if p.account_id in held]
-            histories = txn.histories(now - self.config.lookback)
-            learned = txn.flags(overlay.DECIDING)
-            out.offered.update(txn.open_handoffs(branches.OFFER_HANDOFF))
-            for plan in chunk:
-                rec = recs.get(plan.account_id)
-                try:
-                    if isinstance(rec, Exception):
-                        raise rec
-                    borrower = rec.borrower_id if rec is not None else plan.borrower_id
-                    history, flags = histories.get(borrower, []), learned.get(borrower, [])
-                    plan_, send = self._one(plan, rec, history, flags, out)
-                except Exception as exc:  # one bad plan never stops the others: retry later
-                    stats.errors += 1
-                    saved.append(_retry(plan, now))
-                    out.logs.append(("dispatch_error", _error(plan, exc, now)))
-                    continue
-                saved.append(plan_)
-                if plan_.status == "done" and plan_.reasons == (STRATEGY_COMPLETE,):
-                    out.handoffs.append(_review(plan_))
-                if send is not None:
-                    sends.append(send)
-                    history = histories.setdefault(send.rec.borrower_id, [])
-                    event = store.reserved_event(send.attempt, now)
-                    bisect.insort(history, event, key=lambda e: e.at)
-            txn.reserve_many((send.attempt for send in sends), now)
-            txn.save_calls((script(s.attempt.id, s.message) for s in sends if _is_call(s)), now)
-            txn.save_plans(saved, release_owner=self.owner)
-            txn.add_handoffs(out.handoffs, now)
-        for name, fields_ in out.logs:  # only what was committed is logged
+            sends = self._decide_in(txn, chunk, recs, out, release=self.owner)
+        self._log(out)
+        return sends
+
+    def _decide_in(
+        self,
+        txn: store.BorrowerTxn,
+        chunk: list[store.Plan],
+        recs: dict[str, AccountRecord | Exception],
+        out: _Out,
+        release: str | None,
+    ) -> list[_Send]:
+        """Decide every plan of the chunk inside `txn`: reserve the sends' attempts, save the
+        plans (clearing `release`'s leases) and the hand-offs; the sends. Log lines wait in
+        `out` until the transaction commits."""
+        now, stats = out.now, out.stats
+        sends: list[_Send] = []
+        saved: list[store.Plan] = []
+        histories = txn.histories(now - self.config.lookback)
+        learned = txn.flags(overlay.DECIDING)
+        out.offered.update(txn.open_handoffs(branches.OFFER_HANDOFF))
+        for plan in chunk:
+            rec = recs.get(plan.account_id)
+            try:
+                if isinstance(rec, Exception):
+                    raise rec
+                borrower = rec.borrower_id if rec is not None else plan.borrower_id
+                history, flags = histories.get(borrower, []), learned.get(borrower, [])
+                plan_, send = self._one(plan, rec, history, flags, out)
+            except Exception as exc:  # one bad plan never stops the others: retry later
+                stats.errors += 1
+                saved.append(_retry(plan, now))
+                out.logs.append(("dispatch_error", _error(plan, exc, now)))
+                continue
+            saved.append(plan_)
+            if plan_.status == "done" and plan_.reasons == (STRATEGY_COMPLETE,):
+                out.handoffs.append(_review(plan_))
+            if send is not None:
+                sends.append(send)
+                history = histories.setdefault(send.rec.borrower_id, [])
+                event = store.reserved_event(send.attempt, now)
+                bisect.insort(history, event, key=lambda e: e.at)
+        txn.reserve_many((send.attempt for send in sends), now)
+        txn.save_calls((script(s.attempt.id, s.message) for s in sends if _is_call(s)), now)
+        txn.save_plans(saved, release_owner=release)
+        txn.add_handoffs(out.handoffs, now)
+        return sends
+
+    def _log(self, out: _Out) -> None:
+        """The log lines of a committed chunk (only what was committed is logged)."""
+        for name, fields_ in out.logs:
             warn = name in ("dispatch_error", "plan_lease_lost")
             (self.log.warning if warn else self.log.info)(name, **fields_)
-        return sends
 
     def _one(
         self,
@@ -359,6 +390,18 @@ class Dispatcher:
         """Each envelope's receipt, or what the channel raised for it (any exception: its
         fate is recorded, never lost). A channel that can send a batch gets the batch."""
         return deliver(self.channel, envelopes) if envelopes else []
+
+
+def _records(payloads: dict[str, str]) -> dict[str, AccountRecord | Exception]:
+    """The stored payloads as records; one that no longer loads is kept as its error (its
+    plan is retried later, the others go on)."""
+    recs: dict[str, AccountRecord | Exception] = {}
+    for account_id, payload in payloads.items():
+        try:
+            recs[account_id] = records.load_payload(payload)
+        except ValueError as exc:
+            recs[account_id] = exc
+    return recs
 
 
 def _is_call(send: _Send) -> bool:

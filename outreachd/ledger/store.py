@@ -719,6 +719,47 @@ class Ledger:
         with self._read() as conn:
             return list(conn.execute(query).scalars())
 
+    @property
+    def leases(self) -> bool:
+        """Whether dispatchers claim a batch under a lease (PostgreSQL: FOR UPDATE SKIP
+        LOCKED, then the plans are decided chunk by chunk in later transactions), rather than
+        take each chunk in the transaction that decides it (SQLite: BEGIN IMMEDIATE already
+        serialises every writer; see due_txn)."""
+        return self._dialect == "postgresql"
+
+    @contextmanager
+    def due_txn(
+        self, now: datetime, limit: int
+    ) -> Iterator[tuple[BorrowerTxn, list[Plan], dict[str, str]]]:
+        """One writing transaction holding up to `limit` plans due at `now` and not leased,
+        in due order, with the stored payloads of their accounts, and a BorrowerTxn over
+        their borrowers (the plans' and the accounts'); commits unless it raises. For SQLite,
+        whose write transaction excludes every other writer: what is decided in it needs no
+        lease (see `leases`)."""
+        live = or_(plans.c.lease_until.is_(None), plans.c.lease_until < now)
+        query = _due(select(plans), now).where(live).limit(limit)
+        with self._write() as conn:
+            rows = list(conn.execute(query))
+            chosen = [_plan(row) for row in rows]
+            ids = [plan.account_id for plan in chosen]
+            expired = [row.account_id for row in rows if row.lease_owner is not None]
+            if expired:  # leases that ran out (claim_due): void now, so no stale copy acts
+                conn.execute(
+                    update(plans)
+                    .where(plans.c.account_id.in_(expired))
+                    .values(lease_owner=None, lease_until=None)
+                )
+            found = select(accounts.c.account_id, accounts.c.borrower_id, accounts.c.payload)
+            payloads: dict[str, str] = {}
+            borrowers = {plan.borrower_id for plan in chosen}
+            if ids:
+                for account_id, borrower_id, payload in conn.execute(
+                    found.where(accounts.c.account_id.in_(ids))
+                ):
+                    payloads[account_id] = payload
+                    borrowers.add(borrower_id)
+            yield BorrowerTxn(conn, borrowers), chosen, payloads
+
     def claim_due(self, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Plan]:
         """Lease up to `limit` due, unleased plans to `owner` until now + lease; return them."""
         live = or_(plans.c.lease_until.is_(None), plans.c.lease_until < now)
