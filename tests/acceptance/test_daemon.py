@@ -81,23 +81,11 @@ def test_webhooks_listen_while_the_daemon_runs(
 ) -> None:
     """With `webhooks` configured the daemon answers /healthz once READY, a forged status
     callback gets 403, and SIGTERM closes the listener with the rest."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    write_config(
-        deployment.config,
-        channels="channels:\n  outbox: {latency_ms: 0}\n"
-        f"  twilio: {{account_sid: AC{'0' * 32}, senders: {{US: {{from: '+12125550100'}}}}}}\n"
-        f"webhooks: {{listen: '127.0.0.1:{port}', public_url: 'https://hooks.example',"
-        f" replies: '{REPO / 'config' / 'replies.yaml'}'}}\n",
-    )
     monkeypatch.setenv("OUTREACHD_TWILIO_AUTH_TOKEN", "daemon-test-token")
-    daemon = Daemon(deployment)
-    base = f"http://127.0.0.1:{port}"
+    twilio = f"  twilio: {{account_sid: AC{'0' * 32}, senders: {{US: {{from: '+12125550100'}}}}}}\n"
+    replies = f"replies: '{REPO / 'config' / 'replies.yaml'}'"
+    daemon, base = _serving(deployment, twilio, replies)
     try:
-        daemon.wait_for("READY=1")
-        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as answer:
-            assert answer.status == 200
         forged = urllib.request.Request(
             f"{base}/twilio/status", data=b"MessageSid=SM1&MessageStatus=delivered", method="POST"
         )
@@ -119,23 +107,13 @@ def test_webhooks_without_twilio_serve_the_one_click_unsubscribe(
 ) -> None:
     """E-mail's one-click unsubscribe is enough for webhooks: the daemon serves it and
     /healthz, and not Twilio's paths (there is no token to check their signatures)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    write_config(
-        deployment.config,
-        channels="channels:\n  outbox: {latency_ms: 0}\n"
+    monkeypatch.delenv("OUTREACHD_TWILIO_AUTH_TOKEN", raising=False)
+    smtp = (
         "  smtp: {host: 127.0.0.1, from: 'Acme <care@acme.example>',"
         " list_unsubscribe: 'mailto:optout@acme.example', one_click: true}\n"
-        f"webhooks: {{listen: '127.0.0.1:{port}', public_url: 'https://hooks.example'}}\n",
     )
-    monkeypatch.delenv("OUTREACHD_TWILIO_AUTH_TOKEN", raising=False)
-    daemon = Daemon(deployment)
-    base = f"http://127.0.0.1:{port}"
+    daemon, base = _serving(deployment, smtp, "")
     try:
-        daemon.wait_for("READY=1")
-        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as answer:
-            assert answer.status == 200
         for path, data in (
             ("/email/unsubscribe?attempt=" + "0" * 32, None),
             ("/twilio/status", b"MessageSid=SM1&MessageStatus=delivered"),
@@ -149,3 +127,27 @@ def test_webhooks_without_twilio_serve_the_one_click_unsubscribe(
         assert daemon.proc.wait(30) == 0
     finally:
         daemon.close()
+
+
+def _serving(deployment: Deployment, channels: str, webhooks: str) -> tuple[Daemon, str]:
+    """The daemon with `channels` (YAML lines under channels:) and webhooks on a free port
+    (`webhooks`: more of their settings), READY and answering /healthz; it and its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    more = f", {webhooks}" if webhooks else ""
+    write_config(
+        deployment.config,
+        channels=f"channels:\n  outbox: {{latency_ms: 0}}\n{channels}"
+        f"webhooks: {{listen: '127.0.0.1:{port}', public_url: 'https://hooks.example'{more}}}\n",
+    )
+    daemon = Daemon(deployment)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        daemon.wait_for("READY=1")
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as answer:
+            assert answer.status == 200
+    except BaseException:
+        daemon.close()
+        raise
+    return daemon, base
