@@ -133,6 +133,8 @@ class Dispatcher:
             size = self._chunk(sched.batch - stats.claimed)
             out = _Out(now=at, stats=stats)
             with self.ledger.due_txn(now, size) as (txn, chunk, payloads):
+                if not chunk:  # nothing (more) is due
+                    break
                 stats.claimed += len(chunk)
                 sends = self._decide_in(txn, chunk, _records(payloads), out, release=None)
             self._log(out)
