@@ -128,18 +128,21 @@ class Dispatcher:
             plans = self.ledger.claim_due(now, self.owner, lease, sched.batch)
             return self.handle(plans, now, stopping, clock)
         stats = TickStats()
+        handled: set[str] = set()  # a plan is decided at most once a tick, as when leased
         while stats.claimed < sched.batch and not stopping():
             at = now if clock is None or stats.claimed == 0 else max(now, clock())
             size = self._chunk(sched.batch - stats.claimed)
             out = _Out(now=at, stats=stats)
-            with self.ledger.due_txn(now, size) as (txn, chunk, payloads):
-                if not chunk:  # nothing (more) is due
+            with self.ledger.due_txn(now, size) as (txn, due, payloads):
+                chunk = [p for p in due if p.account_id not in handled]
+                if not chunk:  # nothing (more) is due this tick
                     break
+                handled.update(p.account_id for p in chunk)
                 stats.claimed += len(chunk)
                 sends = self._decide_in(txn, chunk, _records(payloads), out, release=None)
             self._log(out)
             self._send_all(sends, at, stats)
-            if len(chunk) < size:  # nothing more is due
+            if len(chunk) < size:  # the rest is due again only after this tick's decisions
                 break
         return stats
 
