@@ -167,7 +167,7 @@ class ScheduleIn(_Strict):
     sweep_seconds: float = Field(default=60, gt=0)
     dispatch_seconds: float = Field(default=2, gt=0)
     batch: int = Field(default=500, ge=1)
-    lease_seconds: float = Field(default=120, gt=0)
+    lease_seconds: float = Field(default=120, gt=0)  # PostgreSQL: a claimed batch is held this long
     reconcile_seconds: float = Field(default=300, gt=0)  # asking Twilio about unsure sends
 
 
