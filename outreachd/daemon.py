@@ -125,6 +125,7 @@ class Daemon:
             server = WebhookServer(
                 cfg.webhooks, ledger=ledger, auth_token=token, replies=readings, log=self.log,
                 clock=clock.now, confirm=confirm,
+                one_click=cfg.smtp is not None and cfg.smtp.one_click,
             )  # fmt: skip
         except OSError as exc:
             raise ConfigError(f"{cfg.file}: webhooks.listen {cfg.webhooks.listen}: {exc}") from None

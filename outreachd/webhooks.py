@@ -1,7 +1,7 @@
 """The daemon's HTTP endpoint: Twilio's message status callbacks, incoming SMS, the calls'
 answer, key-press and status webhooks (see channels/twilio_voice.py), the e-mails' one-click
-unsubscribe (RFC 8058, channels.smtp.one_click), and /healthz. Without channels.twilio only
-the last two are served.
+unsubscribe (RFC 8058, when channels.smtp.one_click is on), and /healthz. Without
+channels.twilio only the last two are served.
 
 Every callback must carry a valid X-Twilio-Signature, computed by Twilio over the public URL
 it called and the form fields, with the account's auth token; anything else gets 403 and a
@@ -76,13 +76,15 @@ class WebhookServer:
         log: Any,
         clock: Callable[[], datetime],
         confirm: Confirm | None = None,
+        one_click: bool = False,
     ) -> None:
         """`ledger` gives the current ledger (a reload may swap it); `auth_token` and
         `replies` serve Twilio's webhooks (None: no Twilio, those paths are not served);
-        `confirm` renders the answer to STOP (see receive_reply)."""
+        `confirm` renders the answer to STOP (see receive_reply); `one_click`: serve the
+        e-mails' one-click unsubscribe (channels.smtp.one_click; else its path is 404)."""
         host, _, port = settings.listen.rpartition(":")
         self.settings, self.ledger, self.log, self.clock = settings, ledger, log, clock
-        self.replies, self.confirm = replies, confirm
+        self.replies, self.confirm, self.one_click = replies, confirm, one_click
         self.validator = RequestValidator(auth_token) if auth_token else None
         self.twilio_paths = (STATUS_PATH, SMS_PATH, *VOICE_PATHS) if replies is not None else ()
         self.httpd = _Server((host, int(port)), _handler(self))
@@ -399,7 +401,7 @@ class _Handler(BaseHTTPRequestHandler):
         route = urlsplit(self.path).path
         if route == HEALTH_PATH:
             self._answer(*self.owner.health())
-        elif route == ONE_CLICK_PATH:
+        elif route == ONE_CLICK_PATH and self.owner.one_click:
             try:
                 self._html(*self.owner.unsubscribe_page(self._attempt()))
             except OutreachError as exc:
@@ -409,7 +411,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         route = urlsplit(self.path).path
-        if route == ONE_CLICK_PATH:
+        if route == ONE_CLICK_PATH and self.owner.one_click:
             self._one_click()
             return
         if route not in self.owner.twilio_paths:

@@ -315,7 +315,7 @@ def test_one_click_unsubscribe_opts_the_address_out_once_and_for_good(
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     hooks = WebhookServer(hooks_in, ledger=lambda: ledger, auth_token=None, replies=None,
-                          log=r.log, clock=lambda: NOW)  # fmt: skip
+                          log=r.log, clock=lambda: NOW, one_click=True)  # fmt: skip
     hooks.start()
     try:
         local = url.replace(PUBLIC, f"http://127.0.0.1:{hooks.port}")

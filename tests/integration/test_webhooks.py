@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from outreachd import config, messages, replies
+from outreachd.channels.smtp import ONE_CLICK_PATH
 from outreachd.config import WebhooksIn
 from outreachd.ledger.store import Attempt, Ledger, Plan, Recorded
 from outreachd.overlay import INVALID_CONTACT
@@ -182,6 +183,24 @@ def test_malformed_requests_get_400_or_404_never_a_crash(
     assert _send(missing)[0] == 404
     health = urllib.request.Request(f"http://127.0.0.1:{server.port}/healthz", method="GET")
     assert _send(health) == (200, {"status": "ok"})
+
+
+def test_without_one_click_the_unsubscribe_path_is_not_served(
+    ledger: Ledger, hooks: tuple[WebhookServer, Log]
+) -> None:
+    """channels.smtp.one_click off: even a real e-mail attempt's unsubscribe URL is 404 and
+    records nothing (the URL was never offered)."""
+    server, _ = hooks
+    attempt = Attempt(
+        id=uuid4().hex, borrower_id="B1", account_id=None, debts=("D1",), at=NOW,
+        channel="email", contact_id="e1", template=None, locale=None, rule_ids=(), packs=(),
+    )  # fmt: skip
+    with ledger.borrower_txn("B1") as txn:
+        txn.reserve(attempt, NOW)
+    path = f"{ONE_CLICK_PATH}?attempt={attempt.id}"
+    assert post_to(server, path, {"List-Unsubscribe": "One-Click"})[0] == 404
+    with ledger.borrower_txn("B1") as txn:
+        assert txn.flags(["address_opt_outs"]) == {}
 
 
 # --- replies -------------------------------------------------------------------------------
