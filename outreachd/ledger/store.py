@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Connection,
     Row,
     Select,
@@ -736,8 +737,7 @@ class Ledger:
         their borrowers (the plans' and the accounts'); commits unless it raises. For SQLite,
         whose write transaction excludes every other writer: what is decided in it needs no
         lease (see `leases`)."""
-        live = or_(plans.c.lease_until.is_(None), plans.c.lease_until < now)
-        query = _due(select(plans), now).where(live).limit(limit)
+        query = _due(select(plans), now).where(_unleased(now)).limit(limit)
         with self._write() as conn:
             rows = list(conn.execute(query))
             chosen = [_plan(row) for row in rows]
@@ -762,8 +762,7 @@ class Ledger:
 
     def claim_due(self, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Plan]:
         """Lease up to `limit` due, unleased plans to `owner` until now + lease; return them."""
-        live = or_(plans.c.lease_until.is_(None), plans.c.lease_until < now)
-        pick = _due(select(plans.c.account_id), now).where(live).limit(limit)
+        pick = _due(select(plans.c.account_id), now).where(_unleased(now)).limit(limit)
         with self._write() as conn:
             ids = list(conn.execute(pick.with_for_update(skip_locked=True)).scalars())
             if not ids:
@@ -1170,6 +1169,11 @@ def _required(now: datetime | None) -> datetime:
     if now is None:
         raise ValueError("flags need the instant they were raised (now=...)")
     return now
+
+
+def _unleased(now: datetime) -> ColumnElement[bool]:
+    """Plans no dispatcher holds at `now`: never leased, or the lease ran out."""
+    return or_(plans.c.lease_until.is_(None), plans.c.lease_until < now)
 
 
 def _due(query: Select[Any], now: datetime) -> Select[Any]:
