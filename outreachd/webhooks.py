@@ -39,7 +39,7 @@ from twilio.request_validator import RequestValidator
 
 from outreachd import overlay
 from outreachd.channels import twilio_voice as voice
-from outreachd.channels.smtp import ONE_CLICK_PATH
+from outreachd.channels.smtp import ONE_CLICK_PATH, one_click_link
 from outreachd.config import WebhooksIn
 from outreachd.core import model
 from outreachd.errors import OutreachError
@@ -160,7 +160,7 @@ class WebhookServer:
     def unsubscribe_page(self, attempt: str) -> tuple[int, str]:
         """What following the unsubscribe link shows: a button that posts (a GET changes
         nothing: mail scanners follow links)."""
-        found = self.ledger().sent_attempt(attempt, "email") if attempt else None
+        found = _emailed(self.ledger(), attempt)
         if found is None:
             return 404, _page(None, "unknown")
         return 200, _page(found[2], "ask", attempt)
@@ -170,7 +170,7 @@ class WebhookServer:
         if form.get("List-Unsubscribe") != "One-Click":
             return 400, _page(None, "unknown")
         ledger = self.ledger()
-        found = ledger.sent_attempt(attempt, "email") if attempt else None
+        found = _emailed(ledger, attempt)
         if found is None:
             self.log.warning("webhook_rejected", path=ONE_CLICK_PATH, reason="unknown attempt")
             return 404, _page(None, "unknown")
@@ -337,6 +337,11 @@ def _actions(
     return list(flags.values()), list(hands.values())
 
 
+def _emailed(ledger: Ledger, attempt: str) -> tuple[str, str, str | None] | None:
+    """(borrower, contact id, locale) of the e-mail attempt a one-click URL names, or None."""
+    return ledger.sent_attempt(attempt, "email") if attempt else None
+
+
 # the one-click unsubscribe's pages, by the language of the e-mail they answer
 _PAGES = {
     "en": {
@@ -358,7 +363,7 @@ def _page(locale: str | None, which: str, attempt: str = "") -> str:
     title, text, button = (html.escape(part) for part in _PAGES[lang][which])
     form = ""
     if button:
-        action = html.escape(f"{ONE_CLICK_PATH}?{urlencode({'attempt': attempt})}", quote=True)
+        action = html.escape(one_click_link(ONE_CLICK_PATH, attempt), quote=True)
         form = (
             f'<form method="post" action="{action}">'
             '<input type="hidden" name="List-Unsubscribe" value="One-Click">'

@@ -29,6 +29,12 @@ from outreachd.core.model import Outcome
 ONE_CLICK_PATH = "/email/unsubscribe"
 
 
+def one_click_link(base: str, attempt_id: str) -> str:
+    """The one-click unsubscribe URL of one e-mail: `base` (public_url + ONE_CLICK_PATH, or
+    the path alone on the page that posts to it) with the attempt it opts out."""
+    return f"{base}?{urlencode({'attempt': attempt_id})}"
+
+
 class Smtp:
     def __init__(
         self,
@@ -63,7 +69,7 @@ class Smtp:
         mime["Message-ID"] = make_msgid(idstring=envelope.attempt_id, domain=self._domain)
         targets = [s.list_unsubscribe]
         if self._one_click:
-            targets.insert(0, f"{self._one_click}?{urlencode({'attempt': envelope.attempt_id})}")
+            targets.insert(0, one_click_link(self._one_click, envelope.attempt_id))
         mime["List-Unsubscribe"] = ", ".join(f"<{target}>" for target in targets)
         if targets[0].startswith("https://"):
             mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
