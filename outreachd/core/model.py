@@ -140,6 +140,9 @@ class Phone:
     rnd_reassigned: bool = False  # FCC Reassigned Numbers Database answered "yes"
     regf_text_ok: bool = False
     nyc_written_consent: bool = False
+    # the zones phonenumbers' prefix data gives for `number`, when they were looked up already
+    # (a stored account payload carries them, see sources.records); None: looked up when needed
+    number_zones: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

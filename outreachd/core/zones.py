@@ -85,9 +85,12 @@ STATE_ZONES: dict[str, tuple[str, ...]] = {
 
 
 def phone_zones(phone: Phone) -> tuple[str, ...]:
-    """The zones a phone number indicates: its stated zone, else phonenumbers' prefix data."""
+    """The zones a phone number indicates: its stated zone, else phonenumbers' prefix data
+    (looked up already when the phone carries them)."""
     if phone.tz:
         return (phone.tz,)
+    if phone.number_zones is not None:
+        return phone.number_zones
     return number_zones(phone.number) if phone.number else ()
 
 

@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from outreachd.core import model
+from outreachd.core import model, zones
 from outreachd.scenarios import EmailIn, FlagsIn, HourMinute, PhoneIn, Strict, Zone
 from outreachd.scenarios import _flags as _core_flags
 from outreachd.sources.base import AccountRecord, Rejected
@@ -49,6 +49,10 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 _AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
 _E164 = phonenumbers.PhoneNumberFormat.E164
 _TRUSTED = {"trusted": True}  # validation context of payloads this module wrote itself
+_STORED = {"stored": True}  # the same payloads, fully checked again (parse_payload)
+# what a stored payload's phone zones were looked up with: its number_zones are used only when
+# this is still the library that answers (a newer one's prefix data may differ)
+ZONES_FROM = f"phonenumbers {phonenumbers.__version__}"
 
 
 @functools.lru_cache(maxsize=1 << 16)  # a borrower's debts repeat the same numbers
@@ -74,6 +78,14 @@ def _e164(number: str, info: pydantic.ValidationInfo) -> str:
     if problem:
         raise ValueError(problem)
     return number
+
+
+def _derived(value: object, info: pydantic.ValidationInfo) -> object:
+    """A value outreachd derives and stores with the row (a payload's looked-up phone zones):
+    never an input."""
+    if value is not None and info.context is not _TRUSTED and info.context is not _STORED:
+        raise ValueError("derived by outreachd, not an input")
+    return value
 
 
 def _email(address: str) -> str:
@@ -140,11 +152,16 @@ class NameIn(Strict):
         return self
 
 
+Derived = AfterValidator(_derived)
+
+
 class PhoneRowIn(PhoneIn):
-    """A scenario phone that also carries its (valid) number."""
+    """A scenario phone that also carries its (valid) number; a stored payload also carries
+    the zones its number indicates (looked up when the row was stored)."""
 
     id: NonEmpty
     number: PhoneNumber
+    number_zones: Annotated[tuple[Zone, ...] | None, Derived] = None
 
 
 class EmailRowIn(EmailIn):
@@ -213,6 +230,7 @@ class RowIn(Strict):
     borrower: BorrowerRowIn
     debt: DebtIn
     flags: FlagsIn = FlagsIn()
+    number_zones_from: Annotated[StrictStr | None, Derived] = None  # see ZONES_FROM
 
 
 def _dotted(loc: Iterable[int | str]) -> str:
@@ -286,23 +304,33 @@ def _canonical(m: RowIn, locale: str, since: date) -> dict[str, Any]:
     else:
         _wall_json(prefs)
     canonical["locale"] = locale
+    for phone in canonical["borrower"]["phones"]:  # zones.phone_zones reads the number only
+        number = phone["number"]  # when no zone is stated: looked up once, here
+        phone["number_zones"] = None if phone["tz"] else list(zones.number_zones(number))
+    canonical["number_zones_from"] = ZONES_FROM
     canonical["flags"] = _NO_FLAGS_JSON if m.flags == _NO_FLAGS else _flags_json(m.flags)
     return canonical
 
 
-def _borrower(b: BorrowerRowIn) -> model.Borrower:
+def _borrower(b: BorrowerRowIn, looked_up: dict[str, Any]) -> model.Borrower:
+    """The borrower; `looked_up`: the zones of phones' numbers, by phone id, where they are
+    known (the rest are looked up when needed)."""
     return model.Borrower(
         residence=model.Residence(**b.residence.model_dump()),
         confirmed_location_tz=b.confirmed_location_tz,
         other_states=b.other_states,
-        phones=tuple(
-            model.Phone(**p.model_dump(exclude={"rnd"}), rnd_reassigned=p.rnd == "yes")
-            for p in b.phones
-        ),
+        phones=tuple(_phone(p, looked_up.get(p.id)) for p in b.phones),
         emails=tuple(model.Email(**e.model_dump()) for e in b.emails),
         preferences=None if b.preferences is None else model.Preferences(
             channel=b.preferences.channel, start=b.preferences.from_, end=b.preferences.to
         ),
+    )  # fmt: skip
+
+
+def _phone(p: PhoneRowIn, number_zones: Iterable[str] | None) -> model.Phone:
+    return model.Phone(
+        **p.model_dump(exclude={"rnd", "number_zones"}), rnd_reassigned=p.rnd == "yes",
+        number_zones=None if number_zones is None else tuple(number_zones),
     )  # fmt: skip
 
 
@@ -316,15 +344,17 @@ def _record(m: RowIn, row: int, today: date | None, payload: str | None = None) 
         if today is None:  # a stored payload always has overdue_since
             raise ValueError("invalid payload: debt.overdue_since: required")
         since = today - timedelta(days=d.days_past_due or 0)
+    looked_up: dict[str, Any] = {}  # phone id -> the zones its number indicates, where known
     if payload is None:
-        payload = json.dumps(
-            _canonical(m, locale, since), sort_keys=True, separators=(",", ":"),
-            ensure_ascii=False,
-        )  # fmt: skip
+        canonical = _canonical(m, locale, since)
+        looked_up = {p["id"]: p["number_zones"] for p in canonical["borrower"]["phones"]}
+        payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    elif m.number_zones_from == ZONES_FROM:  # else: stored by another phonenumbers
+        looked_up = {p.id: p.number_zones for p in m.borrower.phones}
     return AccountRecord(
         account_id=m.account_id,
         borrower_id=m.borrower_id,
-        borrower=_borrower(m.borrower),
+        borrower=_borrower(m.borrower, looked_up),
         debt=model.Debt(
             id=m.account_id,
             creditor=d.creditor,
@@ -349,13 +379,15 @@ def parse(obj: object, row: int, today: date) -> AccountRecord | Rejected:
     return _parse(obj, row, today)
 
 
-def _parse(obj: object, row: int, today: date | None) -> AccountRecord | Rejected:
+def _parse(
+    obj: object, row: int, today: date | None, context: dict[str, bool] | None = None
+) -> AccountRecord | Rejected:
     account_id = obj.get("account_id") if isinstance(obj, dict) else None
     known = account_id if isinstance(account_id, str) and account_id else None
     if not isinstance(obj, dict):
         return Rejected(row=row, account_id=None, field="", reason="expected a JSON object")
     try:
-        m = RowIn.model_validate(obj)
+        m = RowIn.model_validate(obj, context=context)
     except pydantic.ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         return Rejected(
@@ -389,7 +421,7 @@ def parse_payload(payload_json: str, row: int = 0) -> AccountRecord:
         obj = json.loads(payload_json, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise ValueError(f"payload is not JSON: {exc}") from exc
-    result = _parse(obj, row, None)  # a source row (days_past_due): ValueError, from _record
+    result = _parse(obj, row, None, _STORED)  # a source row (days_past_due): ValueError
     if isinstance(result, Rejected):
         raise ValueError(f"invalid payload: {result.field}: {result.reason}")
     return result

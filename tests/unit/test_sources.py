@@ -592,3 +592,53 @@ def test_sql_source_errors(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as info:
         list(SqlSource("postgresql+psycopg://u:s3cret@127.0.0.1:1/db", "SELECT 1").read(TODAY))
     assert "s3cret" not in str(info.value)
+
+
+def test_stored_payload_carries_the_zones_of_its_numbers() -> None:
+    """A number's zones are looked up once, when the row is stored: the payload keeps them
+    (with the phonenumbers release that answered) and the dispatcher's records carry them, so
+    deciding does not look them up again. A phone with a stated zone needs none. The stored
+    zones are used only while that release runs; they are never an input."""
+    from outreachd.core import zones  # noqa: PLC0415
+
+    row = changed(good(), "borrower.phones", [
+        {"id": "m1", "kind": "mobile", "number": "+12125550123"},
+        {"id": "h1", "kind": "landline_home", "number": "+13105550123", "tz": "America/Chicago"},
+    ])  # fmt: skip
+    rec = parsed(row, 1)
+    stored = json.loads(rec.payload_json)
+    m1, h1 = stored["borrower"]["phones"]
+    assert m1["number_zones"] == ["America/New_York"] == list(zones.number_zones(m1["number"]))
+    assert h1["number_zones"] is None  # its stated zone is the one it indicates
+    assert stored["number_zones_from"] == records.ZONES_FROM
+    for record in (rec, records.load_payload(rec.payload_json)):
+        mobile, home = record.borrower.phones
+        assert mobile.number_zones == ("America/New_York",) and home.number_zones is None
+        assert zones.phone_zones(home) == ("America/Chicago",)
+
+    # what is stored is what is used (the lookup is not repeated) ...
+    moved = copy.deepcopy(stored)
+    moved["borrower"]["phones"][0]["number_zones"] = ["America/Los_Angeles"]
+    phone = records.load_payload(json.dumps(moved)).borrower.phones[0]
+    assert zones.phone_zones(phone) == ("America/Los_Angeles",)
+    # ... unless another phonenumbers release stored it: then it is looked up again
+    moved["number_zones_from"] = "phonenumbers 0.0.1"
+    phone = records.load_payload(json.dumps(moved)).borrower.phones[0]
+    assert phone.number_zones is None and zones.phone_zones(phone) == ("America/New_York",)
+    # a payload written before zones were stored loads, and looks them up
+    for phone_ in stored["borrower"]["phones"]:
+        del phone_["number_zones"]
+    del stored["number_zones_from"]
+    old = records.load_payload(json.dumps(stored))
+    assert old.borrower.phones[0].number_zones is None
+    assert zones.candidate_zones(old.borrower) == zones.candidate_zones(rec.borrower)
+
+    for path, value in (("borrower.phones.0.number_zones", ["America/Chicago"]),
+                        ("number_zones_from", records.ZONES_FROM)):  # fmt: skip
+        bad = records.parse(changed(good(), path, value), 3, TODAY)
+        assert isinstance(bad, Rejected)
+        assert (bad.field, bad.reason) == (path.replace(".0.", "[0]."),
+                                           "derived by outreachd, not an input")  # fmt: skip
+    with pytest.raises(ValueError, match=r"number_zones\[0\]: unknown IANA time zone"):
+        bogus = changed(json.loads(rec.payload_json), "borrower.phones.0.number_zones", ["Mars/X"])
+        records.load_payload(json.dumps(bogus))
