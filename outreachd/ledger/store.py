@@ -13,7 +13,7 @@ import heapq
 import json
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -25,6 +25,7 @@ from sqlalchemy import (
     Connection,
     Row,
     Select,
+    any_,
     bindparam,
     delete,
     func,
@@ -35,6 +36,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import Text
@@ -339,6 +341,12 @@ class BorrowerTxn:
     def __init__(self, conn: Connection, borrower_ids: Iterable[str]) -> None:
         self._conn, self.borrower_ids = conn, frozenset(borrower_ids)
 
+    def _run(self, stmt: Callable[[str], Select[Any]], **values: object) -> Any:
+        """Run a chunk statement (built once per database kind) with its borrowers as :ids."""
+        dialect = self._conn.dialect.name
+        ids = _listed(dialect, sorted(self.borrower_ids))
+        return self._conn.execute(stmt(dialect), {"ids": ids, **values})
+
     def history(self, since: datetime) -> list[Event]:
         """The (one) borrower's events at or after `since`, oldest first, as core Events."""
         (borrower_id,) = self.borrower_ids
@@ -347,14 +355,9 @@ class BorrowerTxn:
     def histories(self, since: datetime) -> dict[str, list[Event]]:
         """{borrower: events at or after `since`, oldest first} for every locked borrower,
         in one query; a borrower without events is absent."""
-        query = (
-            select(*_HISTORY_COLUMNS)
-            .where(events.c.borrower_id.in_(sorted(self.borrower_ids)), events.c.at >= since)
-            .order_by(events.c.borrower_id, events.c.at, events.c.id)
-        )
         out: dict[str, list[Event]] = {}
         with schema.translate():
-            for row in self._conn.execute(query):
+            for row in self._run(_histories_stmt, since=since):
                 event = _event(schema.from_micros(row[1]), row[2:])
                 out.setdefault(row[0], []).append(event)
         return out
@@ -421,13 +424,8 @@ class BorrowerTxn:
 
     def open_handoffs(self, kind: str) -> set[str]:
         """The borrowers (of this transaction) with an open hand-off of `kind`."""
-        query = select(handoffs.c.borrower_id).where(
-            handoffs.c.borrower_id.in_(sorted(self.borrower_ids)),
-            handoffs.c.kind == kind,
-            handoffs.c.status == "open",
-        )
         with schema.translate():
-            return {row.borrower_id for row in self._conn.execute(query)}
+            return {row.borrower_id for row in self._run(_handoffs_stmt, kind=kind)}
 
     def reopen(self, now: datetime, *, waiting: bool = False) -> int:
         """After the borrower's flags changed: see `_reopen`."""
@@ -443,16 +441,9 @@ class BorrowerTxn:
 
     def flags(self, names: Iterable[str]) -> dict[str, list[Flag]]:
         """{borrower: the flags of these names the ledger holds for it, oldest first}."""
-        query = (
-            select(flags)
-            .where(
-                flags.c.borrower_id.in_(sorted(self.borrower_ids)), flags.c.name.in_(list(names))
-            )
-            .order_by(flags.c.at, flags.c.id)
-        )
         out: dict[str, list[Flag]] = {}
         with schema.translate():
-            for row in self._conn.execute(query):
+            for row in self._run(_flags_stmt, names=list(names)):
                 flag = Flag(row.borrower_id, row.name, json.loads(row.value), row.source)
                 out.setdefault(row.borrower_id, []).append(flag)
         return out
@@ -737,9 +728,8 @@ class Ledger:
         their borrowers (the plans' and the accounts'); commits unless it raises. For SQLite,
         whose write transaction excludes every other writer: what is decided in it needs no
         lease (see `leases`)."""
-        query = _due(select(plans), now).where(_unleased(now)).limit(limit)
         with self._write() as conn:
-            rows = list(conn.execute(query))
+            rows = list(conn.execute(_due_stmt(), {"now": now, "limit": limit}))
             chosen = [_plan(row) for row in rows]
             ids = [plan.account_id for plan in chosen]
             expired = [row.account_id for row in rows if row.lease_owner is not None]
@@ -749,12 +739,11 @@ class Ledger:
                     .where(plans.c.account_id.in_(expired))
                     .values(lease_owner=None, lease_until=None)
                 )
-            found = select(accounts.c.account_id, accounts.c.borrower_id, accounts.c.payload)
             payloads: dict[str, str] = {}
             borrowers = {plan.borrower_id for plan in chosen}
             if ids:
                 for account_id, borrower_id, payload in conn.execute(
-                    found.where(accounts.c.account_id.in_(ids))
+                    _payloads_stmt(self._dialect), {"ids": _listed(self._dialect, ids)}
                 ):
                     payloads[account_id] = payload
                     borrowers.add(borrower_id)
@@ -1171,12 +1160,78 @@ def _required(now: datetime | None) -> datetime:
     return now
 
 
-def _unleased(now: datetime) -> ColumnElement[bool]:
+# The statements a dispatcher runs for every chunk are built once per database kind, their
+# values bound by name: building a statement and its cache key anew costs about 170 us each
+# time, against 50-60 us to run such a query over a chunk's few hundred borrowers.
+
+
+def _among(dialect: str, column: ColumnElement[str], name: str) -> ColumnElement[bool]:
+    """`column` is one of the values of parameter `name` (bound with `_listed`), as one
+    parameter: an array on PostgreSQL (`= ANY`), a JSON array on SQLite (`IN (SELECT value
+    FROM json_each(...))`); an expanding IN renders and binds one parameter per value on every
+    execution (about 1 us each)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(Text)))
+    each = func.json_each(bindparam(name, type_=Text)).table_valued("value")
+    return column.in_(select(each.c.value))
+
+
+def _listed(dialect: str, values: Iterable[str]) -> object:
+    """The value of an `_among` parameter."""
+    listed = list(values)
+    return listed if dialect == "postgresql" else json.dumps(listed)
+
+
+@functools.cache
+def _histories_stmt(dialect: str) -> Select[Any]:
+    return (
+        select(*_HISTORY_COLUMNS)
+        .where(_among(dialect, events.c.borrower_id, "ids"), events.c.at >= bindparam("since"))
+        .order_by(events.c.borrower_id, events.c.at, events.c.id)
+    )
+
+
+@functools.cache
+def _flags_stmt(dialect: str) -> Select[Any]:
+    return (
+        select(flags)
+        .where(
+            _among(dialect, flags.c.borrower_id, "ids"),
+            flags.c.name.in_(bindparam("names", expanding=True)),
+        )
+        .order_by(flags.c.at, flags.c.id)
+    )
+
+
+@functools.cache
+def _handoffs_stmt(dialect: str) -> Select[Any]:
+    return select(handoffs.c.borrower_id).where(
+        _among(dialect, handoffs.c.borrower_id, "ids"),
+        handoffs.c.kind == bindparam("kind"),
+        handoffs.c.status == "open",
+    )
+
+
+@functools.cache
+def _payloads_stmt(dialect: str) -> Select[Any]:
+    return select(accounts.c.account_id, accounts.c.borrower_id, accounts.c.payload).where(
+        _among(dialect, accounts.c.account_id, "ids")
+    )
+
+
+@functools.cache
+def _due_stmt() -> Select[Any]:
+    """Due plans not leased at :now, up to :limit, in due order."""
+    now = bindparam("now", type_=plans.c.next_due_at.type)
+    return _due(select(plans), now).where(_unleased(now)).limit(bindparam("limit"))
+
+
+def _unleased(now: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
     """Plans no dispatcher holds at `now`: never leased, or the lease ran out."""
     return or_(plans.c.lease_until.is_(None), plans.c.lease_until < now)
 
 
-def _due(query: Select[Any], now: datetime) -> Select[Any]:
+def _due(query: Select[Any], now: datetime | ColumnElement[Any]) -> Select[Any]:
     return query.where(plans.c.status == "due", plans.c.next_due_at <= now).order_by(
         plans.c.next_due_at, plans.c.account_id
     )
