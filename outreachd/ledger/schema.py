@@ -11,7 +11,7 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -469,17 +469,16 @@ def migrate(engine: Engine) -> int:
         return LATEST
 
 
-def upsert(dialect: str, table: Table, keep: Iterable[str] = ()) -> Executable:
-    """INSERT ... ON CONFLICT (primary key) DO UPDATE every column but the key and `keep`."""
+def upsert(
+    dialect: str, table: Table, keep: Iterable[str] = (), also: Mapping[str, Any] | None = None
+) -> Executable:
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE every column but the key and `keep`, and
+    the columns of `also` to its expressions (over the stored row: `table.c.name`)."""
     key = next(iter(table.primary_key.columns)).name
     skip = {key, *keep}
-    if dialect == "postgresql":
-        pg = pg_insert(table)
-        set_pg = {c.name: c for c in pg.excluded if c.name not in skip}
-        return pg.on_conflict_do_update(index_elements=[key], set_=set_pg)
-    lite = sqlite_insert(table)
-    set_lite = {c.name: c for c in lite.excluded if c.name not in skip}
-    return lite.on_conflict_do_update(index_elements=[key], set_=set_lite)
+    stmt = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    set_ = {c.name: c for c in stmt.excluded if c.name not in skip} | dict(also or {})
+    return stmt.on_conflict_do_update(index_elements=[key], set_=set_)
 
 
 def write_batches(

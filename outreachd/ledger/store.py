@@ -27,6 +27,7 @@ from sqlalchemy import (
     Select,
     any_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -411,11 +412,14 @@ class BorrowerTxn:
         rows = [_plan_row(plan) for plan in batch]
         if not rows:
             return
+        dialect = self._conn.dialect.name
         with schema.translate():
-            self._conn.execute(_plan_upsert(self._conn.dialect.name), rows)
-            if release_owner is not None:
-                ids = [str(row["account_id"]) for row in rows]
-                self._conn.execute(_release_stmt(ids, release_owner))
+            if release_owner is None:
+                self._conn.execute(_plan_upsert(dialect), rows)
+            else:  # one write of each row: the upsert also clears the owner's lease
+                for row in rows:
+                    row["release_owner"] = release_owner
+                self._conn.execute(_plan_upsert_releasing(dialect), rows)
 
     def add_handoffs(self, rows: Iterable[HandoffRow], now: datetime) -> None:
         """Open hand-offs to a human in this transaction (so a hand-off exists exactly when
@@ -1310,6 +1314,17 @@ def _record_stmt(status: str) -> Executable:
 def _plan_upsert(dialect: str) -> Executable:
     """The plan upsert for one database kind, built once (its lease is left as it is)."""
     return schema.upsert(dialect, plans, keep=_LEASE)
+
+
+@functools.cache
+def _plan_upsert_releasing(dialect: str) -> Executable:
+    """The plan upsert that also clears the lease :release_owner holds on the stored row (a
+    lease another dispatcher holds is left as it is)."""
+    mine = plans.c.lease_owner == bindparam("release_owner", type_=Text)
+    return schema.upsert(dialect, plans, keep=_LEASE, also={
+        "lease_owner": case((mine, None), else_=plans.c.lease_owner),
+        "lease_until": case((mine, None), else_=plans.c.lease_until),
+    })  # fmt: skip
 
 
 def _release_stmt(account_ids: list[str], owner: str) -> Executable:

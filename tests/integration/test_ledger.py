@@ -290,6 +290,22 @@ def test_saving_a_plan_keeps_its_lease(ledger: Ledger) -> None:
     assert got is not None and got.step == 2
 
 
+def test_saving_plans_releasing_clears_only_that_owners_lease(ledger: Ledger) -> None:
+    """save_plans(release_owner=w) writes each plan once and frees the leases w holds; a lease
+    another dispatcher holds stays, and a plan not stored yet is inserted unleased."""
+    with_plans(ledger, [plan("A1", NOW - timedelta(hours=2)), plan("A2", NOW - timedelta(hours=1))])
+    assert len(ledger.claim_due(NOW, "w1", timedelta(minutes=5), 1)) == 1  # A1
+    assert len(ledger.claim_due(NOW, "w2", timedelta(minutes=5), 1)) == 1  # A2
+    ledger.sync_accounts([record("A3", "B-A3")], NOW)
+    with ledger.borrowers_txn(["B-A1", "B-A2", "B-A3"]) as txn:
+        txn.save_plans([plan(a, NOW - timedelta(minutes=1), step=3) for a in ("A1", "A2", "A3")],
+                       release_owner="w1")  # fmt: skip
+    assert [ledger.plan(a).step for a in ("A1", "A2", "A3")] == [3, 3, 3]  # type: ignore[union-attr]
+    # A1 and A3 are free; A2 is still w2's
+    claimed = ledger.claim_due(NOW, "w3", timedelta(minutes=5), 10)
+    assert sorted(p.account_id for p in claimed) == ["A1", "A3"]
+
+
 # --- attempts ------------------------------------------------------------------------------
 
 
