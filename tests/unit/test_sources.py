@@ -642,3 +642,33 @@ def test_stored_payload_carries_the_zones_of_its_numbers() -> None:
     with pytest.raises(ValueError, match=r"number_zones\[0\]: unknown IANA time zone"):
         bogus = changed(json.loads(rec.payload_json), "borrower.phones.0.number_zones", ["Mars/X"])
         records.load_payload(json.dumps(bogus))
+
+
+def test_records_copy_every_field_of_a_row() -> None:
+    """records._borrower copies contact and residence fields by name: every field of the
+    row models reaches the core model (a field added to one and not copied fails here)."""
+    from outreachd.core import model  # noqa: PLC0415
+
+    renamed = {"rnd": "rnd_reassigned"}
+    pairs = ((records.PhoneRowIn, model.Phone), (records.EmailRowIn, model.Email),
+             (records.ResidenceRowIn, model.Residence))  # fmt: skip
+    for row_model, core in pairs:
+        given = {renamed.get(name, name) for name in row_model.model_fields}
+        assert given == {f.name for f in dataclasses.fields(core)}, row_model
+    row = changed(good(), "borrower.phones.0", {
+        "id": "m1", "kind": "personal", "number": "+12125550123", "tz": "America/Chicago",
+        "owner": "spouse", "tcpa_consent": True, "rnd": "yes", "regf_text_ok": True,
+        "nyc_written_consent": True,
+    })  # fmt: skip
+    row = changed(row, "borrower.emails.0", {
+        "id": "e1", "kind": "employer", "address": "ana@work.example", "owner": "borrower",
+        "regf_procedure": "consented", "nyc_written_consent": True,
+    })  # fmt: skip
+    rec = parsed(row)
+    m = records.RowIn.model_validate(row)
+    (phone,), (email,) = rec.borrower.phones, rec.borrower.emails
+    p, e, r = m.borrower.phones[0], m.borrower.emails[0], m.borrower.residence
+    assert phone == model.Phone(**p.model_dump(exclude={"rnd", "number_zones"}),
+                                rnd_reassigned=True, number_zones=None)  # fmt: skip
+    assert email == model.Email(**e.model_dump())
+    assert rec.borrower.residence == model.Residence(**r.model_dump())
