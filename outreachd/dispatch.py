@@ -12,7 +12,6 @@ import bisect
 import dataclasses
 import functools
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -99,7 +98,7 @@ class Dispatcher:
         channel: Channel,
         owner: str,
         log: Any,
-        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        new_id: Callable[[], str] = store.new_attempt_id,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ledger, self.config, self.renderer = ledger, config, renderer
@@ -287,7 +286,6 @@ class Dispatcher:
             account, debts, history, lazily(), at=now, policy=policy, validity=self._timed
         )
         decision, option = choice.decision, choice.option
-        fields_ = _fields(rec, decision)
         match decision:
             case core.Allow():
                 assert option is not None
@@ -300,7 +298,7 @@ class Dispatcher:
             case core.Defer():
                 assert option is not None
                 stats.deferred += 1
-                out.logs.append(("outreach_deferred", fields_ | {
+                out.logs.append(("outreach_deferred", _fields(rec, decision) | {
                     "channel": option.channel.value, "contact_id": option.contact_id,
                     "template": option.template, "until": decision.until.isoformat(),
                     "rule_ids": list(decision.reasons),
@@ -312,7 +310,7 @@ class Dispatcher:
                     stats.by_reason[reason] = stats.by_reason.get(reason, 0) + 1
                 rule_ids = list(decision.reasons)
                 on_blocked = position.step.on_blocked
-                out.logs.append(("outreach_blocked", fields_ | {
+                out.logs.append(("outreach_blocked", _fields(rec, decision) | {
                     "rule_ids": rule_ids, "stage": position.stage.name, "step": position.index,
                     "on_blocked": on_blocked.value,
                 }))  # fmt: skip
@@ -649,6 +647,8 @@ def refused_contacts(flags: list[store.Flag]) -> set[str]:
 
 def learned_flags(rec: AccountRecord, flags: list[store.Flag]) -> Flags:
     """The account's flags from the source, with what the ledger learned laid over them."""
+    if not flags:
+        return rec.flags
     return overlay.overlay(rec.flags, ((f.name, f.value) for f in flags))
 
 

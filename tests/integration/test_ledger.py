@@ -615,3 +615,17 @@ def test_each_schema_has_its_own_sweep_leader(pg: Ledger, tmp_path: Path) -> Non
         assert elsewhere.lead() is True
     finally:
         drop_ledger(elsewhere)
+
+
+def test_attempt_ids_are_random_version_4_uuids() -> None:
+    """new_attempt_id draws what uuid.uuid4().hex gives: 32 hex digits of a version 4, RFC 4122
+    variant UUID, all different (the one-click unsubscribe link's capability is this id)."""
+    from uuid import RFC_4122, UUID  # noqa: PLC0415
+
+    from outreachd.ledger.store import new_attempt_id  # noqa: PLC0415
+
+    ids = [new_attempt_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for value in ids:
+        parsed = UUID(hex=value)
+        assert parsed.hex == value and parsed.version == 4 and parsed.variant == RFC_4122
