@@ -395,13 +395,10 @@ class BorrowerTxn:
         wanted = list(dict.fromkeys(account_ids))
         if not wanted:
             return set()
-        query = (
-            select(plans.c.account_id)
-            .where(plans.c.account_id.in_(wanted), plans.c.lease_owner == owner)
-            .with_for_update()
-        )
+        dialect = self._conn.dialect.name
+        values = {"ids": _listed(dialect, wanted), "owner": owner}
         with schema.translate():
-            return set(self._conn.execute(query).scalars())
+            return set(self._conn.execute(_held_stmt(dialect), values).scalars())
 
     def reserve(self, attempt: Attempt, now: datetime) -> None:
         """Insert the attempt as 'sending' (outcome 'unknown'); it counts from this moment."""
@@ -684,11 +681,10 @@ class Ledger:
 
     def account_payloads(self, account_ids: Iterable[str]) -> dict[str, str]:
         """{account_id: stored JSON payload} of those of these accounts that are stored."""
-        query = select(accounts.c.account_id, accounts.c.payload).where(
-            accounts.c.account_id.in_(list(account_ids))
-        )
+        ids = _listed(self._dialect, account_ids)
         with self._read() as conn:
-            return {key: payload for key, payload in conn.execute(query)}
+            found = conn.execute(_payloads_stmt(self._dialect), {"ids": ids})
+            return {key: payload for key, _, payload in found}
 
     def account_payload(self, account_id: str) -> str | None:
         """The stored JSON payload of one account, or None."""
@@ -779,18 +775,12 @@ class Ledger:
 
     def claim_due(self, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Plan]:
         """Lease up to `limit` due, unleased plans to `owner` until now + lease; return them."""
-        pick = _due(select(plans.c.account_id), now).where(_unleased(now)).limit(limit)
         with self._write() as conn:
-            ids = list(conn.execute(pick.with_for_update(skip_locked=True)).scalars())
+            ids = list(conn.execute(_pick_stmt(), {"now": now, "limit": limit}).scalars())
             if not ids:
                 return []
-            stmt = (
-                update(plans)
-                .where(plans.c.account_id.in_(ids))
-                .values(lease_owner=owner, lease_until=now + lease)
-                .returning(*plans.c)
-            )
-            claimed = [_plan(row) for row in conn.execute(stmt)]
+            values = {"ids": _listed(self._dialect, ids), "owner": owner, "until": now + lease}
+            claimed = [_plan(row) for row in conn.execute(_lease_stmt(self._dialect), values)]
         return sorted(claimed, key=lambda p: (p.next_due_at or now, p.account_id))
 
     def next_due(self) -> datetime | None:
@@ -1244,6 +1234,39 @@ def _handoffs_stmt(dialect: str) -> Select[Any]:
 def _payloads_stmt(dialect: str) -> Select[Any]:
     return select(accounts.c.account_id, accounts.c.borrower_id, accounts.c.payload).where(
         _among(dialect, accounts.c.account_id, "ids")
+    )
+
+
+@functools.cache
+def _held_stmt(dialect: str) -> Select[Any]:
+    """Which of the plans :ids the dispatcher :owner still leases, locked."""
+    mine = plans.c.lease_owner == bindparam("owner", type_=Text)
+    return (
+        select(plans.c.account_id)
+        .where(_among(dialect, plans.c.account_id, "ids"), mine)
+        .with_for_update()
+    )
+
+
+@functools.cache
+def _pick_stmt() -> Select[Any]:
+    """The ids of the due plans not leased at :now, up to :limit, skipping locked rows."""
+    now = bindparam("now", type_=plans.c.next_due_at.type)
+    pick = _due(select(plans.c.account_id), now).where(_unleased(now))
+    return pick.limit(bindparam("limit")).with_for_update(skip_locked=True)
+
+
+@functools.cache
+def _lease_stmt(dialect: str) -> Executable:
+    """Lease the plans :ids to :owner until :until; the leased plans."""
+    return (
+        update(plans)
+        .where(_among(dialect, plans.c.account_id, "ids"))
+        .values(
+            lease_owner=bindparam("owner", type_=Text),
+            lease_until=bindparam("until", type_=plans.c.lease_until.type),
+        )
+        .returning(*plans.c)
     )
 
 
