@@ -454,9 +454,22 @@ def current_version(conn: Connection) -> int:
     return int(found) if found is not None else 0
 
 
+# The dispatcher binds a chunk's ids as one JSON array read with json_each (store._among):
+# SQLite's JSON functions are built in since 3.38, and most builds before had them.
+JSON_PROBE = "SELECT count(*) FROM json_each('[]')"
+
+
 def migrate(engine: Engine) -> int:
     """Apply the missing migrations in one transaction; return the resulting version."""
     with write_txn(engine, MIGRATION_LOCK) as conn:
+        if conn.dialect.name == "sqlite":
+            try:
+                conn.exec_driver_sql(JSON_PROBE)
+            except DBAPIError as exc:
+                raise ValueError(
+                    f"this SQLite ({sqlite3.sqlite_version}) has no JSON functions (json_each:"
+                    f" {exc.orig}); outreachd needs SQLite 3.38 or later, or one built with JSON1"
+                ) from exc
         version = current_version(conn)
         if version > LATEST:
             raise ValueError(f"ledger schema version {version} is newer than this code ({LATEST})")

@@ -629,3 +629,18 @@ def test_attempt_ids_are_random_version_4_uuids() -> None:
     for value in ids:
         parsed = UUID(hex=value)
         assert parsed.hex == value and parsed.version == 4 and parsed.variant == RFC_4122
+
+
+def test_an_sqlite_without_json_functions_is_refused_at_migration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dispatcher reads a chunk's ids with json_each: `run`/`check` (which migrate) say
+    so plainly on an SQLite built without its JSON functions, instead of failing mid-tick."""
+    led = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        assert led.migrate() > 0  # this SQLite has them
+        monkeypatch.setattr(schema, "JSON_PROBE", "SELECT count(*) FROM json_each_missing('[]')")
+        with pytest.raises(LedgerError, match=r"has no JSON functions .*SQLite 3\.38 or later"):
+            led.migrate()
+    finally:
+        led.close()
