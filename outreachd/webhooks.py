@@ -13,8 +13,8 @@ One-click unsubscribe: a mail provider's "Unsubscribe" POSTs `List-Unsubscribe=O
 the URL in the message's List-Unsubscribe header, which names the attempt; the address it went
 to is opted out of e-mail at once (`address_opt_outs`, source `email-one-click:<attempt>`),
 once however often it is posted. A GET (a person following the link, or a mail scanner) only
-shows a page with a button that posts. The attempt id (uuid4, 128 random bits) is what makes
-the link unguessable; an unknown one gets 404.
+shows a page with a button that posts. The attempt id (a version-4 UUID: 122 random bits,
+store.new_attempt_id) is what makes the link unguessable; an unknown one gets 404.
 
 Delivery receipts: `delivered` -> delivered; `undelivered` / `failed` -> failed, and an error
 code that proves something about the number is learned: 21610 (the recipient opted out at the

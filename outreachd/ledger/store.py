@@ -1251,9 +1251,7 @@ def _held_stmt(dialect: str) -> Select[Any]:
 @functools.cache
 def _pick_stmt() -> Select[Any]:
     """The ids of the due plans not leased at :now, up to :limit, skipping locked rows."""
-    now = bindparam("now", type_=plans.c.next_due_at.type)
-    pick = _due(select(plans.c.account_id), now).where(_unleased(now))
-    return pick.limit(bindparam("limit")).with_for_update(skip_locked=True)
+    return _due_unleased(select(plans.c.account_id)).with_for_update(skip_locked=True)
 
 
 @functools.cache
@@ -1273,8 +1271,13 @@ def _lease_stmt(dialect: str) -> Executable:
 @functools.cache
 def _due_stmt() -> Select[Any]:
     """Due plans not leased at :now, up to :limit, in due order."""
+    return _due_unleased(select(plans))
+
+
+def _due_unleased(query: Select[Any]) -> Select[Any]:
+    """`query` over the plans due and not leased at :now, up to :limit, in due order."""
     now = bindparam("now", type_=plans.c.next_due_at.type)
-    return _due(select(plans), now).where(_unleased(now)).limit(bindparam("limit"))
+    return _due(query, now).where(_unleased(now)).limit(bindparam("limit"))
 
 
 def _unleased(now: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
